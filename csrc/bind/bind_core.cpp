@@ -1,0 +1,102 @@
+// Process-level knobs and test hooks: ISA, threads, GEMM engine access.
+#include <omp.h>
+
+#include "../core/isa.h"
+#include "../core/parallel.h"
+#include "../core/peak.h"
+#include "../cpu/gemm/gemm.h"
+#include "arrays.h"
+
+namespace fastdl::bind {
+
+namespace {
+
+Isa isa_arg(const std::string& name) {
+  Isa isa;
+  if (!isa_from_name(name.c_str(), &isa))
+    throw py::value_error("isa must be 'generic', 'avx2' or 'avx512', got '" + name + "'");
+  return isa;
+}
+
+template <typename T>
+const char* kernel_name(Isa isa) {
+  return cpu::gemm_kernel<T>(isa).name;
+}
+
+}  // namespace
+
+void bind_core(py::module_& m) {
+  m.def("isa", [] { return std::string(isa_name(isa_active())); }, "ISA in use");
+  m.def("isa_supported", [] { return std::string(isa_name(isa_supported())); },
+        "best ISA this CPU supports");
+  m.def("_set_isa", [](const std::string& name) { isa_force(isa_arg(name)); },
+        "tests only: switch the ISA in use for the whole process");
+  m.def("num_threads", &num_threads);
+  m.def("set_num_threads", &set_num_threads, py::arg("n"));
+  m.def("gemm_kernel_name", [](const std::string& dtype, const std::string& isa) {
+    const Isa i = isa_arg(isa);
+    return std::string(dtype == "float32" ? kernel_name<float>(i) : kernel_name<double>(i));
+  });
+  m.def(
+      "peak_gflops",
+      [](const std::string& dtype, double seconds) {
+        py::gil_scoped_release nogil;
+        return peak_gflops_per_thread(dtype == "float64", seconds);
+      },
+      py::arg("dtype"), py::arg("seconds") = 0.05,
+      "measured FMA throughput of one thread with the active ISA, GFLOP/s");
+
+  // gemm(c, a, b, alpha, beta): c = alpha * a @ b + beta * c on 2-D arrays of any
+  // strides (c writeable, not overlapping a or b). The engine itself, for tests
+  // and benchmarks.
+  m.def(
+      "gemm",
+      [](py::array c, py::array a, py::array b, double alpha, double beta) {
+        const Dtype d = same_float_dtype({{&c, "c"}, {&a, "a"}, {&b, "b"}});
+        expect_ndim(a, "a", 2), expect_ndim(b, "b", 2), expect_ndim(c, "c", 2);
+        if (a.shape(1) != b.shape(0) || c.shape(0) != a.shape(0) || c.shape(1) != b.shape(1))
+          throw py::value_error("gemm: shapes do not chain");
+        with_dtype(d, [&](auto t) {
+          using T = decltype(t);
+          auto cv = out<T>(c, "c", false);
+          auto av = in<T>(a), bv = in<T>(b);
+          py::gil_scoped_release nogil;
+          cpu::gemm<T>(av.shape[0], bv.shape[1], av.shape[1], T(alpha),
+                       {av.p, av.stride[0], av.stride[1]}, {bv.p, bv.stride[0], bv.stride[1]},
+                       T(beta), {cv.p, cv.stride[0], cv.stride[1]});
+        });
+      },
+      py::arg("c"), py::arg("a"), py::arg("b"), py::arg("alpha") = 1.0, py::arg("beta") = 0.0);
+
+  // One micro-kernel call of a given ISA with caller-chosen strides (element
+  // units): the micro-kernel tests' hook. Returns the kernel's (mr, nr).
+  m.def(
+      "_ukernel",
+      [](const std::string& isa, py::array c, py::array a, py::array b, py::ssize_t m_, py::ssize_t n_,
+         py::ssize_t k_, double alpha, double beta, py::ssize_t rsa, py::ssize_t csa,
+         py::ssize_t rsb, py::ssize_t rsc, py::ssize_t csc) {
+        const Isa i = isa_arg(isa);
+        if (i > isa_supported()) throw py::value_error("this CPU does not support " + isa);
+        const Dtype d = same_float_dtype({{&c, "c"}, {&a, "a"}, {&b, "b"}});
+        return with_dtype(d, [&](auto t) {
+          using T = decltype(t);
+          const auto& g = cpu::gemm_kernel<T>(i);
+          const i64 m = m_, n = n_, k = k_;
+          if (m < 1 || m > g.mr || n < 1 || n > g.nr || k < 0)
+            throw py::value_error("_ukernel: need 1 <= m <= mr, 1 <= n <= nr, k >= 0");
+          // Bounds: the largest offset each operand is read or written at.
+          auto need = [](i64 rows, i64 cols, i64 rs, i64 cs) { return (rows - 1) * rs + (cols - 1) * cs + 1; };
+          if (need(m, k > 0 ? k : 1, rsa, csa) > a.size() || need(k > 0 ? k : 1, n, rsb, 1) > b.size() ||
+              need(m, n, rsc, csc) > c.size() || rsa < 0 || csa < 0 || rsb < 0 || rsc < 0 || csc < 0)
+            throw py::value_error("_ukernel: strides reach outside the arrays");
+          if (!(a.flags() & py::array::c_style) || !(b.flags() & py::array::c_style))
+            throw py::value_error("_ukernel: a and b must be C-contiguous buffers");
+          auto cv = out<T>(c, "c");
+          g.ukernel(m, n, k, T(alpha), static_cast<const T*>(a.data()), rsa, csa,
+                    static_cast<const T*>(b.data()), rsb, T(beta), cv.p, rsc, csc);
+          return py::make_tuple(g.mr, g.nr);
+        });
+      });
+}
+
+}  // namespace fastdl::bind

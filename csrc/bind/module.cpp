@@ -1,0 +1,8 @@
+// fastdl._cpu: the CPU kernels. One bind_<family>() per op family.
+#include "arrays.h"
+
+PYBIND11_MODULE(_cpu, m) {
+  m.doc() = "fastdl CPU kernels (C++, OpenMP, AVX2/AVX-512 chosen at run time)";
+  fastdl::bind::bind_core(m);
+  fastdl::bind::bind_matmul(m);
+}

@@ -1,0 +1,234 @@
+// GEMM loops, packing and the kernel table: the portable part of the engine
+// (see gemm.h for the structure and the micro-kernel contract).
+#include "gemm.h"
+
+#include <cstring>
+#include <omp.h>
+
+#include "../../core/parallel.h"
+#include "../../core/scratch.h"
+
+namespace fastdl::cpu {
+
+// ---------------------------------------------------------------------------
+// Tuning table, one row per ISA (indexed by Isa). Chosen on an AMD EPYC Zen 5
+// (2 cores, 48 KiB L1d, 1 MiB L2 per core, 4.1 GHz) with
+// `python -m fastdl bench --op matmul` and bench/bench_matmul.py; kc keeps an A
+// micro-panel plus a B micro-panel in L1, mc x kc of A in L2.
+//   small_mnk:  at or below, the micro-kernel runs on A and B in place
+//               (packing costs more than it saves on cache-resident operands).
+//   serial_mnk: at or below, one thread (a parallel region costs ~2 us).
+// clang-format off
+static const GemmKernel<float> kSgemm[] = {
+  // name                           ukernel                              mr  nr   mc   kc    nc    small_mnk  serial_mnk
+  {"sgemm_ukernel_4x8__generic",   generic::gemm_ukernel_4x8<float>,    4,  8,  128, 256, 4096,  64*64*64,  32*32*32},
+  {"sgemm_ukernel_6x16__avx2",     avx2::sgemm_ukernel_6x16,            6, 16,  144, 256, 4080,  64*64*64,  48*48*48},
+  {"sgemm_ukernel_12x32__avx512",  avx512::sgemm_ukernel_12x32,        12, 32,  144, 256, 4096,  64*64*64,  48*48*48},
+};
+static const GemmKernel<double> kDgemm[] = {
+  {"dgemm_ukernel_4x8__generic",   generic::gemm_ukernel_4x8<double>,   4,  8,  128, 256, 4096,  64*64*64,  32*32*32},
+  {"dgemm_ukernel_6x8__avx2",      avx2::dgemm_ukernel_6x8,             6,  8,   72, 256, 4080,  64*64*64,  48*48*48},
+  {"dgemm_ukernel_12x16__avx512",  avx512::dgemm_ukernel_12x16,        12, 16,   72, 256, 4096,  64*64*64,  48*48*48},
+};
+// clang-format on
+
+template <>
+const GemmKernel<float>& gemm_kernel<float>(Isa isa) { return kSgemm[static_cast<int>(isa)]; }
+template <>
+const GemmKernel<double>& gemm_kernel<double>(Isa isa) { return kDgemm[static_cast<int>(isa)]; }
+
+namespace {
+
+inline i64 min64(i64 a, i64 b) { return a < b ? a : b; }
+
+// How one gemm() call splits its work; computed the same way for sizing the
+// workspace and for running.
+struct Plan {
+  bool small;          // no packing
+  i64 mc, n_ic;        // A blocks: n_ic blocks of mc rows (mc a multiple of mr)
+  i64 nc;              // B block columns
+  i64 n_jg;            // groups of B panels per A block (> 1 only when n_ic < threads)
+  i64 ws_b, ws_a;      // workspace: packed B block, then one packed A block per thread
+};
+
+template <typename T>
+Plan make_plan(const GemmKernel<T>& g, i64 m, i64 n, i64 k, int threads, bool b_unit_cols) {
+  Plan p{};
+  p.small = mnk_at_most(m, n, k, g.small_mnk);
+  if (p.small) {
+    p.ws_b = b_unit_cols ? 0 : k * n;
+    return p;
+  }
+  const i64 kc = min64(g.kc, k);
+  p.nc = min64(g.nc, round_up(n, g.nr));
+  // Balance A blocks across threads: a multiple of `threads` blocks when there
+  // are at least as many blocks as threads.
+  i64 n_ic = ceil_div(m, g.mc);
+  if (threads > 1 && n_ic % threads) n_ic = round_up(n_ic, threads);
+  p.mc = round_up(ceil_div(m, n_ic), g.mr);
+  p.n_ic = ceil_div(m, p.mc);
+  const i64 n_panels = ceil_div(p.nc, g.nr);
+  p.n_jg = p.n_ic < threads ? min64(n_panels, ceil_div(threads, p.n_ic)) : 1;
+  p.ws_b = kc * round_up(p.nc, g.nr);
+  p.ws_a = round_up(p.mc * kc, 16);  // keep each thread's block 64-byte aligned
+  return p;
+}
+
+// dst: panels of mr rows; panel q holds A[q*mr + i][p] at dst[q*mr*kc + p*mr + i].
+// Rows past mb are zero.
+template <typename T>
+void pack_a(i64 mb, i64 kc, i64 mr, const T* a, i64 rsa, i64 csa, T* dst) {
+  for (i64 ir = 0; ir < mb; ir += mr) {
+    const i64 rows = min64(mr, mb - ir);
+    T* d = dst + ir * kc;
+    const T* src = a + ir * rsa;
+    if (csa == 1) {
+      for (i64 i = 0; i < rows; ++i)
+        for (i64 p = 0; p < kc; ++p) d[p * mr + i] = src[i * rsa + p];
+    } else {
+      for (i64 p = 0; p < kc; ++p)
+        for (i64 i = 0; i < rows; ++i) d[p * mr + i] = src[i * rsa + p * csa];
+    }
+    for (i64 i = rows; i < mr; ++i)
+      for (i64 p = 0; p < kc; ++p) d[p * mr + i] = T(0);
+  }
+}
+
+// dst: one panel of nr columns; dst[p*nr + j] = B[p][j]. Columns past nb are zero.
+template <typename T>
+void pack_b_panel(i64 kc, i64 nb, i64 nr, const T* b, i64 rsb, i64 csb, T* dst) {
+  if (csb == 1) {
+    for (i64 p = 0; p < kc; ++p) {
+      std::memcpy(dst + p * nr, b + p * rsb, sizeof(T) * nb);
+      for (i64 j = nb; j < nr; ++j) dst[p * nr + j] = T(0);
+    }
+  } else {
+    for (i64 j = 0; j < nb; ++j)
+      for (i64 p = 0; p < kc; ++p) dst[p * nr + j] = b[p * rsb + j * csb];
+    for (i64 p = 0; p < kc; ++p)
+      for (i64 j = nb; j < nr; ++j) dst[p * nr + j] = T(0);
+  }
+}
+
+// No packing: the micro-kernel reads A and B where they are (B needs unit
+// column stride; the caller copies it otherwise).
+template <typename T>
+void gemm_small(const GemmKernel<T>& g, i64 m, i64 n, i64 k, T alpha, Mat<const T> a,
+                Mat<const T> b, T beta, Mat<T> c) {
+  for (i64 jr = 0; jr < n; jr += g.nr) {
+    const i64 nb = min64(g.nr, n - jr);
+    for (i64 ir = 0; ir < m; ir += g.mr)
+      g.ukernel(min64(g.mr, m - ir), nb, k, alpha, a.p + ir * a.rs, a.rs, a.cs, b.p + jr, b.rs, beta,
+                c.p + ir * c.rs + jr * c.cs, c.rs, c.cs);
+  }
+}
+
+// One B block (kc x nc at pc, jc) times all of A's rows. Called by every
+// thread of a team (or by one thread with no team): the `omp for` loops are
+// orphaned work-sharing, so the same code runs serially when threads == 1.
+template <typename T>
+void gemm_block(const GemmKernel<T>& g, const Plan& pl, i64 m, i64 ncur, i64 kcur, T alpha,
+                Mat<const T> a, Mat<const T> b, T beta, Mat<T> c, T* bbuf, T* abuf) {
+  const i64 mr = g.mr, nr = g.nr;
+  const i64 n_panels = ceil_div(ncur, nr);
+#pragma omp for schedule(static)
+  for (i64 q = 0; q < n_panels; ++q)
+    pack_b_panel(kcur, min64(nr, ncur - q * nr), nr, b.p + q * nr * b.cs, b.rs, b.cs, bbuf + q * nr * kcur);
+  // (implicit barrier: the B block is complete)
+  const i64 n_items = pl.n_ic * pl.n_jg;
+#pragma omp for schedule(static)
+  for (i64 item = 0; item < n_items; ++item) {
+    const i64 ib = item / pl.n_jg, jg = item % pl.n_jg;
+    const i64 ic = ib * pl.mc, mb = min64(pl.mc, m - ic);
+    if (mb <= 0) continue;
+    pack_a(mb, kcur, mr, a.p + ic * a.rs, a.rs, a.cs, abuf);
+    const i64 q0 = n_panels * jg / pl.n_jg, q1 = n_panels * (jg + 1) / pl.n_jg;
+    for (i64 q = q0; q < q1; ++q) {
+      const i64 nb = min64(nr, ncur - q * nr);
+      const T* bp = bbuf + q * nr * kcur;
+      for (i64 ir = 0; ir < mb; ir += mr)
+        g.ukernel(min64(mr, mb - ir), nb, kcur, alpha, abuf + ir * kcur, 1, mr, bp, nr, beta,
+                  c.p + (ic + ir) * c.rs + q * nr * c.cs, c.rs, c.cs);
+    }
+  }
+  // (implicit barrier: bbuf may be overwritten by the next block)
+}
+
+template <typename T>
+void gemm_packed(const GemmKernel<T>& g, const Plan& pl, i64 m, i64 n, i64 k, T alpha,
+                 Mat<const T> a, Mat<const T> b, T beta, Mat<T> c, T* ws, int threads) {
+  auto run = [&](int tid) {
+    T* bbuf = ws;
+    T* abuf = ws + pl.ws_b + tid * pl.ws_a;
+    for (i64 jc = 0; jc < n; jc += pl.nc) {
+      const i64 ncur = min64(pl.nc, n - jc);
+      for (i64 pc = 0; pc < k; pc += g.kc) {
+        const i64 kcur = min64(g.kc, k - pc);
+        gemm_block(g, pl, m, ncur, kcur, alpha, Mat<const T>{a.p + pc * a.cs, a.rs, a.cs},
+                   Mat<const T>{b.p + pc * b.rs + jc * b.cs, b.rs, b.cs}, pc == 0 ? beta : T(1),
+                   Mat<T>{c.p + jc * c.cs, c.rs, c.cs}, bbuf, abuf);
+      }
+    }
+  };
+  if (threads <= 1) {
+    run(0);
+  } else {
+#pragma omp parallel num_threads(threads)
+    run(omp_get_thread_num());
+  }
+}
+
+template <typename T>
+void scale_c(i64 m, i64 n, T beta, Mat<T> c) {
+  for (i64 i = 0; i < m; ++i)
+    for (i64 j = 0; j < n; ++j) {
+      T* cij = c.p + i * c.rs + j * c.cs;
+      *cij = beta == T(0) ? T(0) : beta * *cij;
+    }
+}
+
+}  // namespace
+
+template <typename T>
+i64 gemm_workspace(i64 m, i64 n, i64 k, int threads) {
+  const GemmKernel<T>& g = gemm_kernel<T>(isa_active());
+  if (m <= 0 || n <= 0 || k <= 0) return 0;
+  const Plan pl = make_plan(g, m, n, k, threads, false);
+  return pl.ws_b + threads * pl.ws_a;
+}
+
+template <typename T>
+void gemm(i64 m, i64 n, i64 k, T alpha, Mat<const T> a, Mat<const T> b, T beta, Mat<T> c, T* ws,
+          int threads) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) return scale_c(m, n, beta, c);
+  const GemmKernel<T>& g = gemm_kernel<T>(isa_active());
+  const Plan pl = make_plan(g, m, n, k, threads, b.cs == 1);
+  if (pl.small) {
+    if (b.cs != 1) {  // B with strided columns (a transposed view): copy it to rows
+      for (i64 p = 0; p < k; ++p)
+        for (i64 j = 0; j < n; ++j) ws[p * n + j] = b.p[p * b.rs + j * b.cs];
+      b = Mat<const T>{ws, n, 1};
+    }
+    return gemm_small(g, m, n, k, alpha, a, b, beta, c);
+  }
+  gemm_packed(g, pl, m, n, k, alpha, a, b, beta, c, ws, threads);
+}
+
+template <typename T>
+void gemm(i64 m, i64 n, i64 k, T alpha, Mat<const T> a, Mat<const T> b, T beta, Mat<T> c) {
+  const GemmKernel<T>& g = gemm_kernel<T>(isa_active());
+  const int threads = mnk_at_most(m, n, k, g.serial_mnk) ? 1 : num_threads();
+  T* ws = scratch<T>(gemm_workspace<T>(m, n, k, threads), 3);
+  gemm(m, n, k, alpha, a, b, beta, c, ws, threads);
+}
+
+#define FASTDL_INSTANTIATE(T)                                                                      \
+  template i64 gemm_workspace<T>(i64, i64, i64, int);                                              \
+  template void gemm<T>(i64, i64, i64, T, Mat<const T>, Mat<const T>, T, Mat<T>, T*, int);         \
+  template void gemm<T>(i64, i64, i64, T, Mat<const T>, Mat<const T>, T, Mat<T>);
+FASTDL_INSTANTIATE(float)
+FASTDL_INSTANTIATE(double)
+#undef FASTDL_INSTANTIATE
+
+}  // namespace fastdl::cpu

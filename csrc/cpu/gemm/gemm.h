@@ -1,0 +1,113 @@
+// fastdl's one GEMM engine: C = alpha * A @ B + beta * C on strided matrices.
+//
+// Everything matmul-shaped (matmul, affine, conv via im2col, transposed conv,
+// attention, LSTM gates) calls gemm(). Structure, after BLIS:
+//
+//   gemm()                        gemm.cpp, portable
+//     small problems: micro-kernel straight on A and B (no packing)
+//     otherwise, for jc in N by NC:             B block -> packed panels (shared)
+//                  for pc in K by KC:
+//                    for ic in M by MC:        A block -> packed panels (per thread)
+//                      for jr in NC by NR:     (threads split ic blocks, then jr)
+//                        for ir in MC by MR:   micro-kernel
+//   micro-kernels                 ukernel_generic.cpp, ukernel_avx2.cpp, ukernel_avx512.cpp
+//
+// Transposed operands are just strides: packing (and the small path's
+// broadcast loads) read any (row stride, column stride), so no transposed
+// copy is ever made. Results do not depend on the thread count: threads only
+// split M and N; the K loop, and so each sum's order, is fixed by KC.
+//
+// ---------------------------------------------------------------------------
+// Micro-kernel contract
+//
+//   C[m x n] = alpha * A[m x k] @ B[k x n] + beta * C      1 <= m <= MR, 1 <= n <= NR
+//
+//   A: element (i, p) at a[i*rsa + p*csa]. Packed panels use rsa = 1,
+//      csa = MR (column p of the panel is MR consecutive values); the small
+//      path passes the caller's strides.
+//   B: element (p, j) at b[p*rsb + j]: rows of unit stride. Packed panels use
+//      rsb = NR; only the first n columns of a row are read.
+//   C: element (i, j) at c[i*rsc + j*csc].
+//
+//        B panel  k x NR      ->  p
+//                               +--------------+
+//                               |  NR columns  |  (row p: NR contiguous values)
+//        A panel  MR x k        +--------------+
+//        +---------+            +--------------+
+//        | MR rows |   ----->   | C tile MR x NR |
+//        +---------+            +--------------+
+//
+//   Edges (m < MR, n < NR) are handled inside the kernel; rows of A beyond m
+//   and columns of B beyond n are never read. beta == 0 means C is not read
+//   (it may hold NaN or garbage); k == 0 gives C = beta * C.
+// ---------------------------------------------------------------------------
+#pragma once
+
+#include "../../core/common.h"
+#include "../../core/isa.h"
+
+namespace fastdl::cpu {
+
+template <typename T>
+using UkernelFn = void (*)(i64 m, i64 n, i64 k, T alpha, const T* a, i64 rsa, i64 csa, const T* b,
+                           i64 rsb, T beta, T* c, i64 rsc, i64 csc);
+
+// One ISA's GEMM for one dtype: the micro-kernel and the block sizes around it.
+// The values live in one table in gemm.cpp.
+template <typename T>
+struct GemmKernel {
+  const char* name;     // e.g. "sgemm_ukernel_6x16__avx2"
+  UkernelFn<T> ukernel;
+  i64 mr, nr;           // micro-tile
+  i64 mc, kc, nc;       // cache blocks: A block mc x kc in L2, B panel kc x nr in L1, B block kc x nc in L3
+  i64 small_mnk;        // m*n*k at or below this skips packing
+  i64 serial_mnk;       // m*n*k at or below this runs on one thread
+};
+
+template <typename T>
+const GemmKernel<T>& gemm_kernel(Isa isa);  // the table row for an ISA
+
+// A strided matrix operand: element (i, j) at p[i*rs + j*cs].
+template <typename T>
+struct Mat {
+  T* p;
+  i64 rs, cs;
+};
+
+// Workspace (in elements of T) that gemm() needs for these sizes and threads.
+template <typename T>
+i64 gemm_workspace(i64 m, i64 n, i64 k, int threads);
+
+// C (m x n) = alpha * A (m x k) @ B (k x n) + beta * C, using `threads`
+// threads (1: no parallel region, safe inside one) and `ws`, at least
+// gemm_workspace(m, n, k, threads) elements, 64-byte aligned. beta == 0 never
+// reads C. C must not overlap A or B.
+template <typename T>
+void gemm(i64 m, i64 n, i64 k, T alpha, Mat<const T> a, Mat<const T> b, T beta, Mat<T> c,
+          T* ws, int threads);
+
+// The same with the active ISA's kernel, workspace from the calling thread's
+// scratch (slot 3) and the process thread count: the entry used by op code.
+template <typename T>
+void gemm(i64 m, i64 n, i64 k, T alpha, Mat<const T> a, Mat<const T> b, T beta, Mat<T> c);
+
+// Micro-kernels (one per ISA and dtype).
+namespace generic {
+template <typename T>
+void gemm_ukernel_4x8(i64 m, i64 n, i64 k, T alpha, const T* a, i64 rsa, i64 csa, const T* b,
+                      i64 rsb, T beta, T* c, i64 rsc, i64 csc);
+}
+namespace avx2 {
+void sgemm_ukernel_6x16(i64 m, i64 n, i64 k, float alpha, const float* a, i64 rsa, i64 csa,
+                        const float* b, i64 rsb, float beta, float* c, i64 rsc, i64 csc);
+void dgemm_ukernel_6x8(i64 m, i64 n, i64 k, double alpha, const double* a, i64 rsa, i64 csa,
+                       const double* b, i64 rsb, double beta, double* c, i64 rsc, i64 csc);
+}  // namespace avx2
+namespace avx512 {
+void sgemm_ukernel_12x32(i64 m, i64 n, i64 k, float alpha, const float* a, i64 rsa, i64 csa,
+                         const float* b, i64 rsb, float beta, float* c, i64 rsc, i64 csc);
+void dgemm_ukernel_12x16(i64 m, i64 n, i64 k, double alpha, const double* a, i64 rsa, i64 csa,
+                         const double* b, i64 rsb, double beta, double* c, i64 rsc, i64 csc);
+}  // namespace avx512
+
+}  // namespace fastdl::cpu

@@ -1,0 +1,13 @@
+"""Plain-NumPy reference implementations: the test oracle, never the fast path.
+
+Written from the formulas, readable and deliberately slow (like XNNPACK's
+reference kernels, they exist to be obviously right). Every function mirrors
+the public API: ``NAME_forward(...) -> (out, cache)`` and
+``NAME_backward(dout, cache) -> grads``, with the cache a plain tuple. Fed
+float64 they give the values fastdl is compared with; fed float32 they give
+the "plain float32 NumPy" error that float32 tolerances are derived from.
+"""
+
+from .matmul import affine_backward, affine_forward, matmul_backward, matmul_forward
+
+__all__ = ["affine_backward", "affine_forward", "matmul_backward", "matmul_forward"]
