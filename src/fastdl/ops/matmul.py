@@ -22,6 +22,8 @@ from .._cache import Cache
 from .._dispatch import backend
 from .._validate import device_of, expect_ndim, expect_shape, float_array, grad_output, same_dtype
 
+__all__ = ["affine", "affine_backward", "affine_forward", "matmul", "matmul_backward", "matmul_forward"]
+
 # ---------------------------------------------------------------------------
 # matmul
 

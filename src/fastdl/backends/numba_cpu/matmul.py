@@ -1,20 +1,11 @@
-"""The Numba CPU backend: the same kernel functions and signatures as ``_cpu``.
-
-Used when the C++ extension is missing or when forced
-(``fd.use_backend("numba")``, ``FASTDL_BACKEND=numba``). Kernels are
-``@njit(cache=True)``; rows of independent outputs go to ``prange``, every
-sum runs in a fixed order, so results do not depend on the thread count.
-Importing this module raises ImportError when Numba is not installed, which
-the dispatcher reads as "backend unavailable".
-"""
+"""Numba kernels of the matmul family (contract: fastdl/ops/matmul.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
 
-# ---------------------------------------------------------------------------
-# matmul family
+__all__ = ["affine_bwd", "affine_fwd", "bmm"]
 
 
 @njit(parallel=True, cache=True)

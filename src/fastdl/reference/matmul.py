@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 
+__all__ = ["affine_backward", "affine_forward", "matmul_backward", "matmul_forward", "unbroadcast"]
+
 
 def unbroadcast(g, shape):
     """Sum g over the leading and size-1 dims that broadcasting added to `shape`."""

@@ -16,14 +16,10 @@ from importlib.metadata import version as _version
 from . import _dispatch
 from ._dispatch import use_backend
 from .gradcheck import gradcheck
-from .ops.matmul import (
-    affine,
-    affine_backward,
-    affine_forward,
-    matmul,
-    matmul_backward,
-    matmul_forward,
-)
+from .ops import matmul as _ops_matmul
+from .ops.matmul import *  # noqa: F403  (each ops module lists its public names in __all__)
+
+_FAMILIES = (_ops_matmul,)
 
 try:
     __version__ = _version("fastdl")
@@ -80,15 +76,10 @@ def backend_info() -> dict:
 
 __all__ = [
     "__version__",
-    "affine",
-    "affine_backward",
-    "affine_forward",
     "backend_info",
     "get_num_threads",
     "gradcheck",
-    "matmul",
-    "matmul_backward",
-    "matmul_forward",
     "set_num_threads",
     "use_backend",
+    *(name for family in _FAMILIES for name in family.__all__),
 ]

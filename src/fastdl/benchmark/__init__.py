@@ -6,6 +6,7 @@ same thread count, and carries its napkin math: flops and the minimum bytes
 moved per call. The report prints the median time, GFLOP/s or GB/s, the
 share of this machine's measured FMA peak, and the ratios to NumPy and
 PyTorch. The pytest-benchmark suites in bench/ run the same cases.
+Cases live in one module per op family (cases_<family>.py).
 
 Timing: each implementation is warmed up, then timed in batches of calls
 long enough (>= 2 ms) for the clock; the median per-call time of the
@@ -50,113 +51,11 @@ def _rand(shape, dtype, seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 
 
-# ---------------------------------------------------------------------------
-# matmul family
+def _all_cases():
+    # One module per op family, each with a CASES list.
+    from . import cases_matmul
 
-
-def _gemm_case(n, dtype, quick):
-    def make():
-        a, b = _rand((n, n), dtype, 1), _rand((n, n), dtype, 2)
-        impls = {"fastdl": lambda: fd.matmul(a, b), "numpy": lambda: a @ b}
-        torch = _torch()
-        if torch:
-            ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-            impls["torch"] = lambda: torch.mm(ta, tb)
-        return impls
-
-    size = np.dtype(dtype).itemsize
-    return Case("matmul", f"matmul {np.dtype(dtype).name} {n}x{n}x{n}", np.dtype(dtype).name,
-                2.0 * n**3, 3.0 * n * n * size, make, quick)
-
-
-def _bmm_case(batch, n, dtype, backward, quick):
-    def make():
-        a, b = _rand((batch, n, n), dtype, 1), _rand((batch, n, n), dtype, 2)
-        g = _rand((batch, n, n), dtype, 3)
-        if not backward:
-            impls = {"fastdl": lambda: fd.matmul(a, b), "numpy": lambda: np.matmul(a, b)}
-        else:
-            def fastdl_fb():
-                out, cache = fd.matmul_forward(a, b)
-                return fd.matmul_backward(g, cache)
-
-            def numpy_fb():
-                return a @ b, g @ b.swapaxes(1, 2), a.swapaxes(1, 2) @ g
-
-            impls = {"fastdl": fastdl_fb, "numpy": numpy_fb}
-        torch = _torch()
-        if torch:
-            ta = torch.from_numpy(a).requires_grad_(backward)
-            tb = torch.from_numpy(b).requires_grad_(backward)
-            tg = torch.from_numpy(g)
-            if not backward:
-                impls["torch"] = lambda: torch.bmm(ta, tb)
-            else:
-                def torch_fb():
-                    ta.grad = tb.grad = None
-                    torch.bmm(ta, tb).backward(tg)
-
-                impls["torch"] = torch_fb
-        return impls
-
-    calls = 3 if backward else 1
-    size = np.dtype(dtype).itemsize
-    kind = "fwd+bwd" if backward else "fwd"
-    return Case("matmul", f"bmm {np.dtype(dtype).name} ({batch},{n},{n})@({batch},{n},{n}) {kind}",
-                np.dtype(dtype).name, calls * 2.0 * batch * n**3, calls * 3.0 * batch * n * n * size, make, quick)
-
-
-def _affine_case(n, d, m, dtype, quick):
-    def make():
-        x, w, b = _rand((n, d), dtype, 1), _rand((d, m), dtype, 2), _rand((m,), dtype, 3)
-        g = _rand((n, m), dtype, 4)
-
-        def fastdl_fb():
-            y, cache = fd.affine_forward(x, w, b)
-            return fd.affine_backward(g, cache)
-
-        def numpy_fb():
-            return x @ w + b, g @ w.T, x.T @ g, g.sum(0)
-
-        impls = {"fastdl": fastdl_fb, "numpy": numpy_fb}
-        torch = _torch()
-        if torch:
-            tx, tw, tb = (torch.from_numpy(v).requires_grad_() for v in (x, w, b))
-            tg = torch.from_numpy(g)
-
-            def torch_fb():
-                tx.grad = tw.grad = tb.grad = None
-                torch.addmm(tb, tx, tw).backward(tg)
-
-            impls["torch"] = torch_fb
-        return impls
-
-    size = np.dtype(dtype).itemsize
-    return Case("affine", f"affine {np.dtype(dtype).name} x({n},{d}) w({d},{m}) fwd+bwd", np.dtype(dtype).name,
-                3 * 2.0 * n * d * m, (2 * n * d + 2 * d * m + 3 * n * m) * size, make, quick)
-
-
-def _tiny_matmul_case():
-    def make():
-        a, b = _rand((4, 4), np.float32, 1), _rand((4, 4), np.float32, 2)
-        impls = {"fastdl": lambda: fd.matmul(a, b), "numpy": lambda: np.matmul(a, b)}
-        torch = _torch()
-        if torch:
-            ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-            impls["torch"] = lambda: torch.mm(ta, tb)
-        return impls
-
-    return Case("matmul", "matmul float32 4x4 (per-call overhead)", "float32", 128.0, 192.0, make, True)
-
-
-CASES: list[Case] = [
-    _tiny_matmul_case(),
-    *(_gemm_case(n, dt, quick=(n == 1024)) for dt in (np.float32, np.float64) for n in (512, 1024, 2048)),
-    _bmm_case(256, 64, np.float32, backward=False, quick=True),
-    _bmm_case(256, 64, np.float32, backward=True, quick=True),
-    _affine_case(128, 3072, 100, np.float32, quick=True),
-    _affine_case(128, 3072, 100, np.float64, quick=False),
-]
+    return [*cases_matmul.CASES]
 
 
 # ---------------------------------------------------------------------------
@@ -225,6 +124,14 @@ def peak_gflops(dtype: str, threads: int) -> float | None:
     if dtype not in _peaks:
         _peaks[dtype] = cpu.peak_gflops(dtype, 0.2)
     return _peaks[dtype] * threads
+
+
+def __getattr__(name):  # CASES is built on first use (the case modules import this one)
+    if name == "CASES":
+        global CASES
+        CASES = _all_cases()
+        return CASES
+    raise AttributeError(name)
 
 
 def run(cases, threads_list, min_time=0.5, progress=True):
