@@ -16,7 +16,15 @@ ISAS = [i for i in ("generic", "avx2", "avx512")
 
 def tile(isa, dtype):
     c, a, b = (np.zeros(1, dtype) for _ in range(3))
-    return _cpu._ukernel(isa, c, a, b, 1, 1, 0, 1.0, 0.0, 1, 1, 1, 1, 1)
+    a = np.zeros(64, dtype)
+    return _cpu._ukernel(isa, c, a, b, 1, 1, 0, 1.0, 0.0, 1, 16, 1, 1, 1)
+
+
+def row_tile(mr, m):
+    """Rows the kernel computes for an m-row edge (gemm.h, ukernel_rows)."""
+    if mr % 3:
+        return mr
+    return mr // 3 if m <= mr // 3 else 2 * mr // 3 if m <= 2 * mr // 3 else mr
 
 
 def ref(m, n, k, alpha, a, rsa, csa, b, rsb, beta, c0):
@@ -27,20 +35,26 @@ def ref(m, n, k, alpha, a, rsa, csa, b, rsb, beta, c0):
 
 
 @pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("packed", [True, False], ids=["packed", "strided"])
-def test_ukernel_edges(isa, packed, dtype, rng):
+@pytest.mark.parametrize("layout", ["packed", "panel", "rows"])
+def test_ukernel_edges(isa, layout, dtype, rng):
+    # packed: the GEMM's packed panels (A csa = MR, B rows of NR);
+    # panel: A a transposed matrix in place (csa > MR), B rows of stride n + 3;
+    # rows:  A a row-major matrix in place (row stride k + 2), m a row tile.
     mr, nr = tile(isa, dtype)
-    for m in sorted({1, 2, mr - 1, mr}):
+    ms = sorted({1, mr // 3, mr // 3 + 1, 2 * mr // 3, 2 * mr // 3 + 1, mr - 1, mr} - {0})
+    if layout == "rows":
+        ms = [m for m in ms if row_tile(mr, m) == m]
+    for m in ms:
         for n in sorted({1, nr // 2 - 1, nr // 2 + 1, nr - 1, nr} - {0}):
             for k in (0, 1, 3, 4, 5, 17):
-                if packed:  # the packed layout: A column-panels of MR, B rows of NR
-                    rsa, csa, rsb = 1, mr, nr
-                    a = rng.integers(-4, 5, mr * max(k, 1)).astype(dtype)
-                    b = rng.integers(-4, 5, nr * max(k, 1)).astype(dtype)
-                else:  # row-major A with a padded row stride, B rows of stride n + 3
-                    rsa, csa, rsb = k + 2, 1, n + 3
-                    a = rng.integers(-4, 5, m * (k + 2)).astype(dtype)
-                    b = rng.integers(-4, 5, max(k, 1) * (n + 3)).astype(dtype)
+                if layout == "packed":
+                    rsa, csa, rsb, size_a = 1, mr, nr, mr * max(k, 1)
+                elif layout == "panel":
+                    rsa, csa, rsb, size_a = 1, mr + 3, n + 3, (mr + 3) * max(k, 1)
+                else:
+                    rsa, csa, rsb, size_a = k + 2, 1, n + 3, m * (k + 2)
+                a = rng.integers(-4, 5, size_a).astype(dtype)
+                b = rng.integers(-4, 5, max(k, 1) * rsb).astype(dtype)
                 for alpha, beta in ((1.0, 0.0), (2.0, 0.0), (1.0, 1.0), (0.5, -2.0)):
                     rsc = n + 1
                     c = np.full(m * rsc, np.nan, dtype)  # beta == 0 must not read these NaNs
@@ -69,7 +83,7 @@ def test_ukernel_strided_c(isa, dtype, rng):
 
 
 @pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("mnk", [(1, 1, 1), (13, 35, 7), (64, 64, 64), (65, 65, 65), (200, 150, 600), (37, 2000, 3), (2000, 5, 40)], ids=str)
+@pytest.mark.parametrize("mnk", [(1, 1, 1), (5, 3, 2), (13, 35, 7), (64, 64, 64), (65, 65, 65), (200, 150, 600), (37, 2000, 3), (2000, 5, 40)], ids=str)
 def test_gemm_paths(isa, mnk, dtype, rng):
     # Small (no packing) and packed paths, all ISAs, transposed operands,
     # alpha/beta, NaN-poisoned C with beta = 0.
@@ -80,7 +94,8 @@ def test_gemm_paths(isa, mnk, dtype, rng):
         a = rng.integers(-3, 4, (m, k)).astype(dtype)
         b = rng.integers(-3, 4, (k, n)).astype(dtype)
         want = a.astype(np.float64) @ b
-        for av, bv in ((a, b), (np.asfortranarray(a), np.asfortranarray(b))):
+        strided = np.repeat(a, 2, axis=1)[:, ::2]  # neither unit row nor unit column stride
+        for av, bv in ((a, b), (np.asfortranarray(a), np.asfortranarray(b)), (strided, b.T.copy().T)):
             c = np.full((m, n), np.nan, dtype)
             _cpu.gemm(c, av, bv)
             np.testing.assert_array_equal(c, want)

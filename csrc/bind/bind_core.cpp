@@ -38,6 +38,20 @@ void bind_core(py::module_& m) {
     return std::string(dtype == "float32" ? kernel_name<float>(i) : kernel_name<double>(i));
   });
   m.def(
+      "_gemm_tune",
+      [](const std::string& dtype, const std::string& isa, i64 mc, i64 kc, i64 nc, i64 small_mnk,
+         i64 serial_mnk) {
+        const Isa i = isa_arg(isa);
+        if (dtype == "float32") cpu::gemm_tune<float>(i, mc, kc, nc, small_mnk, serial_mnk);
+        else cpu::gemm_tune<double>(i, mc, kc, nc, small_mnk, serial_mnk);
+      },
+      "tuning scripts only: set a kernel table row's mc, kc, nc, small_mnk, serial_mnk");
+  m.def("_gemm_blocking", [](const std::string& dtype, const std::string& isa) {
+    const Isa i = isa_arg(isa);
+    auto row = [](const auto& g) { return py::make_tuple(g.mr, g.nr, g.mc, g.kc, g.nc, g.small_mnk, g.serial_mnk); };
+    return dtype == "float32" ? row(cpu::gemm_kernel<float>(i)) : row(cpu::gemm_kernel<double>(i));
+  }, "(mr, nr, mc, kc, nc, small_mnk, serial_mnk) of a kernel table row");
+  m.def(
       "peak_gflops",
       [](const std::string& dtype, double seconds) {
         py::gil_scoped_release nogil;
@@ -68,8 +82,9 @@ void bind_core(py::module_& m) {
       },
       py::arg("c"), py::arg("a"), py::arg("b"), py::arg("alpha") = 1.0, py::arg("beta") = 0.0);
 
-  // One micro-kernel call of a given ISA with caller-chosen strides (element
-  // units): the micro-kernel tests' hook. Returns the kernel's (mr, nr).
+  // One micro-kernel call of a given ISA: _ukernel(isa, c, a, b, m, n, k, alpha,
+  // beta, rsa, csa, rsb, rsc, csc), strides in elements, A in panel or row
+  // layout (gemm.h): the micro-kernel tests' hook. Returns (mr, nr).
   m.def(
       "_ukernel",
       [](const std::string& isa, py::array c, py::array a, py::array b, py::ssize_t m_, py::ssize_t n_,
@@ -86,8 +101,14 @@ void bind_core(py::module_& m) {
             throw py::value_error("_ukernel: need 1 <= m <= mr, 1 <= n <= nr, k >= 0");
           // Bounds: the largest offset each operand is read or written at.
           auto need = [](i64 rows, i64 cols, i64 rs, i64 cs) { return (rows - 1) * rs + (cols - 1) * cs + 1; };
-          if (need(m, k > 0 ? k : 1, rsa, csa) > a.size() || need(k > 0 ? k : 1, n, rsb, 1) > b.size() ||
-              need(m, n, rsc, csc) > c.size() || rsa < 0 || csa < 0 || rsb < 0 || rsc < 0 || csc < 0)
+          // Panel layout (rsa == 1) reads rows < ukernel_rows(mr, m); row layout
+          // (csa == 1) needs m == ukernel_rows(mr, m) and reads m rows.
+          const i64 rows = cpu::ukernel_rows(g.mr, m);
+          if (rsa != 1 && csa != 1) throw py::value_error("_ukernel: need rsa == 1 or csa == 1");
+          if (rsa != 1 && rows != m) throw py::value_error("_ukernel: row layout needs m == a row tile");
+          if (rsa < 1 || csa < 1 || need(rows, k > 0 ? k : 1, rsa, csa) > a.size() ||
+              need(k > 0 ? k : 1, n, rsb, 1) > b.size() || need(m, n, rsc, csc) > c.size() ||
+              rsb < 0 || rsc < 0 || csc < 0)
             throw py::value_error("_ukernel: strides reach outside the arrays");
           if (!(a.flags() & py::array::c_style) || !(b.flags() & py::array::c_style))
             throw py::value_error("_ukernel: a and b must be C-contiguous buffers");

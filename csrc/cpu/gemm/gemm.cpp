@@ -12,23 +12,24 @@ namespace fastdl::cpu {
 
 // ---------------------------------------------------------------------------
 // Tuning table, one row per ISA (indexed by Isa). Chosen on an AMD EPYC Zen 5
-// (2 cores, 48 KiB L1d, 1 MiB L2 per core, 4.1 GHz) with
-// `python -m fastdl bench --op matmul` and bench/bench_matmul.py; kc keeps an A
-// micro-panel plus a B micro-panel in L1, mc x kc of A in L2.
-//   small_mnk:  at or below, the micro-kernel runs on A and B in place
-//               (packing costs more than it saves on cache-resident operands).
+// (2 cores, 48 KiB L1d, 1 MiB L2 per core, 32 MiB L3, ~4.1 GHz) with
+// bench/tune_gemm.py at n = 1024 and 2048, 1 thread: block sizes move the
+// result by under 10% here; large kc (fewer C updates) wins at n = 2048.
+//   small_mnk:  at or below, no B packing and no K blocking (operands are
+//               cache-resident; packing B costs more than it saves).
 //   serial_mnk: at or below, one thread (a parallel region costs ~2 us).
+// The generic row was not tuned (it exists for correctness and old CPUs).
 // clang-format off
-static const GemmKernel<float> kSgemm[] = {
+static GemmKernel<float> kSgemm[] = {
   // name                           ukernel                              mr  nr   mc   kc    nc    small_mnk  serial_mnk
   {"sgemm_ukernel_4x8__generic",   generic::gemm_ukernel_4x8<float>,    4,  8,  128, 256, 4096,  64*64*64,  32*32*32},
-  {"sgemm_ukernel_6x16__avx2",     avx2::sgemm_ukernel_6x16,            6, 16,  144, 256, 4080,  64*64*64,  48*48*48},
-  {"sgemm_ukernel_12x32__avx512",  avx512::sgemm_ukernel_12x32,        12, 32,  144, 256, 4096,  64*64*64,  48*48*48},
+  {"sgemm_ukernel_6x16__avx2",     avx2::sgemm_ukernel_6x16,            6, 16,   72, 384, 2048,  64*64*64,  48*48*48},
+  {"sgemm_ukernel_12x32__avx512",  avx512::sgemm_ukernel_12x32,        12, 32,  144, 512, 2048,  64*64*64,  48*48*48},
 };
-static const GemmKernel<double> kDgemm[] = {
+static GemmKernel<double> kDgemm[] = {
   {"dgemm_ukernel_4x8__generic",   generic::gemm_ukernel_4x8<double>,   4,  8,  128, 256, 4096,  64*64*64,  32*32*32},
-  {"dgemm_ukernel_6x8__avx2",      avx2::dgemm_ukernel_6x8,             6,  8,   72, 256, 4080,  64*64*64,  48*48*48},
-  {"dgemm_ukernel_12x16__avx512",  avx512::dgemm_ukernel_12x16,        12, 16,   72, 256, 4096,  64*64*64,  48*48*48},
+  {"dgemm_ukernel_6x8__avx2",      avx2::dgemm_ukernel_6x8,             6,  8,   72, 512, 2048,  64*64*64,  48*48*48},
+  {"dgemm_ukernel_12x16__avx512",  avx512::dgemm_ukernel_12x16,        12, 16,   72, 512, 2048,  64*64*64,  48*48*48},
 };
 // clang-format on
 
@@ -37,6 +38,16 @@ const GemmKernel<float>& gemm_kernel<float>(Isa isa) { return kSgemm[static_cast
 template <>
 const GemmKernel<double>& gemm_kernel<double>(Isa isa) { return kDgemm[static_cast<int>(isa)]; }
 
+template <typename T>
+void gemm_tune(Isa isa, i64 mc, i64 kc, i64 nc, i64 small_mnk, i64 serial_mnk) {
+  GemmKernel<T>& g = const_cast<GemmKernel<T>&>(gemm_kernel<T>(isa));
+  FASTDL_CHECK(mc >= g.mr && mc % g.mr == 0, "gemm_tune: mc must be a positive multiple of mr");
+  FASTDL_CHECK(kc >= 1 && nc >= g.nr && nc % g.nr == 0, "gemm_tune: bad kc or nc");
+  g.mc = mc, g.kc = kc, g.nc = nc, g.small_mnk = small_mnk, g.serial_mnk = serial_mnk;
+}
+template void gemm_tune<float>(Isa, i64, i64, i64, i64, i64);
+template void gemm_tune<double>(Isa, i64, i64, i64, i64, i64);
+
 namespace {
 
 inline i64 min64(i64 a, i64 b) { return a < b ? a : b; }
@@ -44,7 +55,7 @@ inline i64 min64(i64 a, i64 b) { return a < b ? a : b; }
 // How one gemm() call splits its work; computed the same way for sizing the
 // workspace and for running.
 struct Plan {
-  bool small;          // no packing
+  bool small;          // no K blocking; A and B read in place where their layout allows
   i64 mc, n_ic;        // A blocks: n_ic blocks of mc rows (mc a multiple of mr)
   i64 nc;              // B block columns
   i64 n_jg;            // groups of B panels per A block (> 1 only when n_ic < threads)
@@ -56,6 +67,7 @@ Plan make_plan(const GemmKernel<T>& g, i64 m, i64 n, i64 k, int threads, bool b_
   Plan p{};
   p.small = mnk_at_most(m, n, k, g.small_mnk);
   if (p.small) {
+    p.ws_a = round_up(g.mr * k, 16);  // one packed row tile at a time
     p.ws_b = b_unit_cols ? 0 : k * n;
     return p;
   }
@@ -110,15 +122,27 @@ void pack_b_panel(i64 kc, i64 nb, i64 nr, const T* b, i64 rsb, i64 csb, T* dst) 
   }
 }
 
-// No packing: the micro-kernel reads A and B where they are (B needs unit
-// column stride; the caller copies it otherwise).
+// Small problems: no K blocking, and the micro-kernel reads A and B where
+// they lie -- A as rows (unit column stride) or as a column panel (unit row
+// stride), B as rows (the caller copies a B with strided rows). A row tile
+// the kernel cannot read in place (another layout, or an edge tile shorter
+// than the kernel's row tile in panel layout) is packed first.
 template <typename T>
 void gemm_small(const GemmKernel<T>& g, i64 m, i64 n, i64 k, T alpha, Mat<const T> a,
-                Mat<const T> b, T beta, Mat<T> c) {
-  for (i64 jr = 0; jr < n; jr += g.nr) {
-    const i64 nb = min64(g.nr, n - jr);
-    for (i64 ir = 0; ir < m; ir += g.mr)
-      g.ukernel(min64(g.mr, m - ir), nb, k, alpha, a.p + ir * a.rs, a.rs, a.cs, b.p + jr, b.rs, beta,
+                Mat<const T> b, T beta, Mat<T> c, T* abuf) {
+  for (i64 ir = 0; ir < m; ir += g.mr) {
+    const i64 rows = min64(g.mr, m - ir);
+    const T* ap = a.p + ir * a.rs;
+    i64 rsa = a.rs, csa = a.cs;
+    const bool in_place = ukernel_rows(g.mr, rows) == rows && (a.cs == 1 || a.rs == 1);
+    if (!in_place) {
+      pack_a(rows, k, g.mr, ap, a.rs, a.cs, abuf);
+      ap = abuf, rsa = 1, csa = g.mr;
+    } else if (a.rs == 1) {
+      csa = a.cs;  // panel layout (also when a.cs == 1: a single row or column)
+    }
+    for (i64 jr = 0; jr < n; jr += g.nr)
+      g.ukernel(rows, min64(g.nr, n - jr), k, alpha, ap, rsa, csa, b.p + jr, b.rs, beta,
                 c.p + ir * c.rs + jr * c.cs, c.rs, c.cs);
   }
 }
@@ -194,7 +218,7 @@ i64 gemm_workspace(i64 m, i64 n, i64 k, int threads) {
   const GemmKernel<T>& g = gemm_kernel<T>(isa_active());
   if (m <= 0 || n <= 0 || k <= 0) return 0;
   const Plan pl = make_plan(g, m, n, k, threads, false);
-  return pl.ws_b + threads * pl.ws_a;
+  return pl.small ? pl.ws_a + pl.ws_b : pl.ws_b + threads * pl.ws_a;
 }
 
 template <typename T>
@@ -206,11 +230,12 @@ void gemm(i64 m, i64 n, i64 k, T alpha, Mat<const T> a, Mat<const T> b, T beta, 
   const Plan pl = make_plan(g, m, n, k, threads, b.cs == 1);
   if (pl.small) {
     if (b.cs != 1) {  // B with strided columns (a transposed view): copy it to rows
-      for (i64 p = 0; p < k; ++p)
-        for (i64 j = 0; j < n; ++j) ws[p * n + j] = b.p[p * b.rs + j * b.cs];
-      b = Mat<const T>{ws, n, 1};
+      T* bcopy = ws + pl.ws_a;
+      for (i64 j = 0; j < n; ++j)
+        for (i64 p = 0; p < k; ++p) bcopy[p * n + j] = b.p[p * b.rs + j * b.cs];
+      b = Mat<const T>{bcopy, n, 1};
     }
-    return gemm_small(g, m, n, k, alpha, a, b, beta, c);
+    return gemm_small(g, m, n, k, alpha, a, b, beta, c, ws);
   }
   gemm_packed(g, pl, m, n, k, alpha, a, b, beta, c, ws, threads);
 }

@@ -4,7 +4,8 @@
 // attention, LSTM gates) calls gemm(). Structure, after BLIS:
 //
 //   gemm()                        gemm.cpp, portable
-//     small problems: micro-kernel straight on A and B (no packing)
+//     small problems: micro-kernel on A and B where they lie (packing only
+//                     what the kernel cannot read in place)
 //     otherwise, for jc in N by NC:             B block -> packed panels (shared)
 //                  for pc in K by KC:
 //                    for ic in M by MC:        A block -> packed panels (per thread)
@@ -12,9 +13,9 @@
 //                        for ir in MC by MR:   micro-kernel
 //   micro-kernels                 ukernel_generic.cpp, ukernel_avx2.cpp, ukernel_avx512.cpp
 //
-// Transposed operands are just strides: packing (and the small path's
-// broadcast loads) read any (row stride, column stride), so no transposed
-// copy is ever made. Results do not depend on the thread count: threads only
+// Transposed operands are just strides: packing reads any (row stride,
+// column stride), so no transposed copy is ever made (the small path reads
+// A and B in place when their layout allows and packs them otherwise). Results do not depend on the thread count: threads only
 // split M and N; the K loop, and so each sum's order, is fixed by KC.
 //
 // ---------------------------------------------------------------------------
@@ -22,11 +23,15 @@
 //
 //   C[m x n] = alpha * A[m x k] @ B[k x n] + beta * C      1 <= m <= MR, 1 <= n <= NR
 //
-//   A: element (i, p) at a[i*rsa + p*csa]. Packed panels use rsa = 1,
-//      csa = MR (column p of the panel is MR consecutive values); the small
-//      path passes the caller's strides.
+//   A: element (i, p) at a[i*rsa + p*csa], in one of two layouts:
+//      - column panel, rsa == 1: what packing produces (csa = MR, rows past m
+//        zero) and what a transposed row-major matrix already is. The kernel
+//        may read rows up to ukernel_rows(MR, m) - 1.
+//      - rows, csa == 1: a row-major matrix in place. Exactly m rows are read,
+//        and m must equal ukernel_rows(MR, m).
 //   B: element (p, j) at b[p*rsb + j]: rows of unit stride. Packed panels use
-//      rsb = NR; only the first n columns of a row are read.
+//      rsb = NR; the small path passes the caller's row stride. Only the
+//      first n columns of a row are read.
 //   C: element (i, j) at c[i*rsc + j*csc].
 //
 //        B panel  k x NR      ->  p
@@ -37,8 +42,10 @@
 //        | MR rows |   ----->   | C tile MR x NR |
 //        +---------+            +--------------+
 //
-//   Edges (m < MR, n < NR) are handled inside the kernel; rows of A beyond m
-//   and columns of B beyond n are never read. beta == 0 means C is not read
+//   Edges (m < MR, n < NR) are handled inside the kernel: columns of B beyond
+//   n are never read (masked loads); an m-row edge runs the shortest row tile
+//   that covers it, ukernel_rows(MR, m) rows (MR/3 or 2MR/3 where MR is a
+//   multiple of 3). beta == 0 means C is not read
 //   (it may hold NaN or garbage); k == 0 gives C = beta * C.
 // ---------------------------------------------------------------------------
 #pragma once
@@ -51,6 +58,12 @@ namespace fastdl::cpu {
 template <typename T>
 using UkernelFn = void (*)(i64 m, i64 n, i64 k, T alpha, const T* a, i64 rsa, i64 csa, const T* b,
                            i64 rsb, T beta, T* c, i64 rsc, i64 csc);
+
+// Rows a micro-kernel with MR rows computes for an m-row tile.
+inline i64 ukernel_rows(i64 mr, i64 m) {
+  if (mr % 3 != 0) return mr;
+  return m <= mr / 3 ? mr / 3 : m <= 2 * mr / 3 ? 2 * mr / 3 : mr;
+}
 
 // One ISA's GEMM for one dtype: the micro-kernel and the block sizes around it.
 // The values live in one table in gemm.cpp.
@@ -66,6 +79,11 @@ struct GemmKernel {
 
 template <typename T>
 const GemmKernel<T>& gemm_kernel(Isa isa);  // the table row for an ISA
+
+// Re-tuning on a new machine (bench/tune_gemm.py) only: overwrites a table row's
+// block sizes. Not safe while another thread runs a GEMM.
+template <typename T>
+void gemm_tune(Isa isa, i64 mc, i64 kc, i64 nc, i64 small_mnk, i64 serial_mnk);
 
 // A strided matrix operand: element (i, j) at p[i*rs + j*cs].
 template <typename T>

@@ -6,74 +6,103 @@
 // traits type (reg, mask, W lanes; zero/load/maskload/bcast/fma/mul/set1/
 // store/mask) defined by the including file. Contract: gemm.h.
 //
+// A comes in one of two layouts (see gemm.h): a column panel (rsa == 1,
+// element (i, p) at a[p*csa + i], as packing produces and as a transposed
+// row-major matrix already is) or rows (csa == 1, a[i*rsa + p], a row-major
+// matrix in place). B rows have unit stride.
+//
 // Register budget: MR*NV accumulators + NV B vectors + 1 broadcast.
 //   avx2   sgemm 6x16 (NV 2): 12 + 2 + 1 = 15 of 16 ymm
 //   avx512 sgemm 12x32 (NV 2): 24 + 2 + 1 = 27 of 32 zmm
 
-// The k loop. Accumulators are locals of this function (not a reference
-// parameter) so the compiler keeps all of them in registers. UNIT_RSA: A is a
-// packed panel (row stride 1), so every broadcast address is one pointer plus
-// a constant; otherwise each row has its own pointer.
-template <class R, int MR, int NV, bool FULL_N, bool UNIT_RSA>
-inline void ukernel_loop(i64 k, const typename R::T* a, i64 rsa, i64 csa, i64 m,
-                         const typename R::T* b, i64 rsb, const typename R::mask* bm,
-                         typename R::T* out) {
+// The k loop over an M-row tile (M <= MR). Accumulators are locals here, not
+// a reference parameter, so the compiler keeps all of them in registers.
+// ROWS: rows are addressed in groups of four from one base pointer
+// (base + {0, 1, 2, 3} * rsa fit x86 scaled addressing), so a 12-row tile
+// needs three moving pointers rather than twelve, which would not fit in the
+// sixteen general registers.
+template <class R, int M, int NV, bool FULL_N, bool ROWS>
+inline void ukernel_loop(i64 k, const typename R::T* a, i64 rsa, i64 csa, const typename R::T* b,
+                         i64 rsb, const typename R::mask* bm, typename R::T* out) {
   using T = typename R::T;
   using reg = typename R::reg;
-  reg acc[MR][NV];
+  constexpr int G = (M + 3) / 4;
+  reg acc[M][NV];
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
+  for (int i = 0; i < M; ++i)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = R::zero();
-
-  // Rows beyond m re-read row 0: always valid memory, results dropped.
-  const T* ar[MR];
-  for (int i = 0; i < MR; ++i) ar[i] = a + (i < m ? i : 0) * rsa;
-
-  for (i64 p = 0; p < k; ++p) {
+  const T* g[G];
+  for (int q = 0; q < G; ++q) g[q] = a + (ROWS ? 4 * q * rsa : 4 * q);
+  const i64 r3 = 3 * rsa;
+  for (i64 p = 0; p < k; ++p, b += rsb) {
     reg bv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) bv[v] = FULL_N ? R::load(b + v * R::W) : R::maskload(b + v * R::W, bm[v]);
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
-      const reg ai = R::bcast(UNIT_RSA ? a + i : ar[i]);
+    for (int i = 0; i < M; ++i) {
+      const int q = i / 4, r = i % 4;
+      const T* ai_ptr = ROWS ? (r == 0 ? g[q] : r == 1 ? g[q] + rsa : r == 2 ? g[q] + 2 * rsa : g[q] + r3)
+                             : g[q] + r;
+      const reg ai = R::bcast(ai_ptr);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = R::fma(ai, bv[v], acc[i][v]);
     }
-    b += rsb;
-    if (UNIT_RSA) {
-      a += csa;
-    } else {
-#pragma GCC unroll 16
-      for (int i = 0; i < MR; ++i) ar[i] += csa;
-    }
+#pragma GCC unroll 4
+    for (int q = 0; q < G; ++q) g[q] += ROWS ? 1 : csa;
   }
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
+  for (int i = 0; i < M; ++i)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) R::store(out + (i * NV + v) * R::W, acc[i][v]);
 }
 
+template <int M>
+struct RowCount {
+  static constexpr int value = M;
+};
+
+// Row tiles of MR, 2MR/3 or MR/3 rows: an edge tile of m rows runs the
+// smallest that covers it instead of a full MR (64 rows on a 12-row kernel:
+// five 12-row tiles and one 4-row tile, no wasted rows).
 template <class R, int MR, int NV>
 inline void ukernel(i64 m, i64 n, i64 k, typename R::T alpha, const typename R::T* a, i64 rsa,
-                    i64 csa, const typename R::T* b, i64 rsb, typename R::T beta,
-                    typename R::T* c, i64 rsc, i64 csc) {
+                    i64 csa, const typename R::T* b, i64 rsb, typename R::T beta, typename R::T* c,
+                    i64 rsc, i64 csc) {
   using T = typename R::T;
   using reg = typename R::reg;
   constexpr int W = R::W, NR = NV * W;
 
-  // The m x NR tile lands here first; the packed row-stride-1 case of a full m
-  // is the hot one (the packed GEMM path), so it gets its own instantiation.
   alignas(64) T tile[MR][NR];
-  if (n == NR) {
-    if (rsa == 1 && m == MR)
-      ukernel_loop<R, MR, NV, true, true>(k, a, rsa, csa, m, b, rsb, nullptr, &tile[0][0]);
-    else
-      ukernel_loop<R, MR, NV, true, false>(k, a, rsa, csa, m, b, rsb, nullptr, &tile[0][0]);
-  } else {
-    typename R::mask bm[NV];
+  typename R::mask bm[NV];
+  if (n < NR)
     for (int v = 0; v < NV; ++v) bm[v] = R::mask_first(n - v * W);
-    ukernel_loop<R, MR, NV, false, false>(k, a, rsa, csa, m, b, rsb, bm, &tile[0][0]);
+  // Row layout reads exactly m rows (the caller picks m equal to a row tile,
+  // see gemm.h); panel layout may read up to the row tile's size.
+  const bool rows_layout = rsa != 1;
+  auto run = [&](auto rows) {
+    constexpr int M = decltype(rows)::value;
+    if (rows_layout) {
+      if (n == NR)
+        ukernel_loop<R, M, NV, true, true>(k, a, rsa, csa, b, rsb, bm, &tile[0][0]);
+      else
+        ukernel_loop<R, M, NV, false, true>(k, a, rsa, csa, b, rsb, bm, &tile[0][0]);
+    } else {
+      if (n == NR)
+        ukernel_loop<R, M, NV, true, false>(k, a, rsa, csa, b, rsb, bm, &tile[0][0]);
+      else
+        ukernel_loop<R, M, NV, false, false>(k, a, rsa, csa, b, rsb, bm, &tile[0][0]);
+    }
+  };
+  if constexpr (MR % 3 == 0) {
+    if (m <= MR / 3)
+      run(RowCount<MR / 3>{});
+    else if (m <= 2 * MR / 3)
+      run(RowCount<2 * MR / 3>{});
+    else
+      run(RowCount<MR>{});
+  } else {
+    run(RowCount<MR>{});
   }
 
   if (m == MR && n == NR && csc == 1) {
