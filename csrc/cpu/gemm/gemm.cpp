@@ -13,8 +13,9 @@ namespace fastdl::cpu {
 // ---------------------------------------------------------------------------
 // Tuning table, one row per ISA (indexed by Isa). Chosen on an AMD EPYC Zen 5
 // (2 cores, 48 KiB L1d, 1 MiB L2 per core, 32 MiB L3, ~4.1 GHz) with
-// bench/tune_gemm.py at n = 1024 and 2048, 1 thread: block sizes move the
-// result by under 10% here; large kc (fewer C updates) wins at n = 2048.
+// bench/tune_gemm.py at n = 512..2048, 1 and 2 threads: block sizes move the
+// result by under 10% here (runs differ by ~3%); large kc (fewer C updates)
+// wins at n = 2048.
 //   small_mnk:  at or below, no B packing and no K blocking (operands are
 //               cache-resident; packing B costs more than it saves).
 //   serial_mnk: at or below, one thread (a parallel region costs ~2 us).
@@ -23,12 +24,12 @@ namespace fastdl::cpu {
 static GemmKernel<float> kSgemm[] = {
   // name                           ukernel                              mr  nr   mc   kc    nc    small_mnk  serial_mnk
   {"sgemm_ukernel_4x8__generic",   generic::gemm_ukernel_4x8<float>,    4,  8,  128, 256, 4096,  64*64*64,  32*32*32},
-  {"sgemm_ukernel_6x16__avx2",     avx2::sgemm_ukernel_6x16,            6, 16,   72, 384, 2048,  64*64*64,  48*48*48},
+  {"sgemm_ukernel_6x16__avx2",     avx2::sgemm_ukernel_6x16,            6, 16,  120, 512, 2048,  64*64*64,  48*48*48},
   {"sgemm_ukernel_12x32__avx512",  avx512::sgemm_ukernel_12x32,        12, 32,  144, 512, 2048,  64*64*64,  48*48*48},
 };
 static GemmKernel<double> kDgemm[] = {
   {"dgemm_ukernel_4x8__generic",   generic::gemm_ukernel_4x8<double>,   4,  8,  128, 256, 4096,  64*64*64,  32*32*32},
-  {"dgemm_ukernel_6x8__avx2",      avx2::dgemm_ukernel_6x8,             6,  8,   72, 512, 2048,  64*64*64,  48*48*48},
+  {"dgemm_ukernel_6x8__avx2",      avx2::dgemm_ukernel_6x8,             6,  8,   72, 512, 1024,  64*64*64,  48*48*48},
   {"dgemm_ukernel_12x16__avx512",  avx512::dgemm_ukernel_12x16,        12, 16,   72, 512, 2048,  64*64*64,  48*48*48},
 };
 // clang-format on
