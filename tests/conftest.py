@@ -42,7 +42,7 @@ def pytest_collection_modifyitems(config, items):
     cuda = _dispatch.load("cuda")
     if cuda is not None and cuda.device_count() > 0:
         return
-    skip = pytest.mark.skip(reason="no CUDA device")
+    skip = pytest.mark.skip(reason="needs a cuda device (gpu marker)")
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
