@@ -2,9 +2,16 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 import fastdl
 from fastdl import _dispatch
+
+# Property tests: compiled code has no meaningful per-example deadline; CI
+# (HYPOTHESIS_PROFILE=ci) runs fewer examples with a fixed seed.
+settings.register_profile("default", max_examples=40, deadline=None)
+settings.register_profile("ci", max_examples=15, deadline=None, derandomize=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_report_header(config):

@@ -4,6 +4,7 @@
 #include "../core/isa.h"
 #include "../core/parallel.h"
 #include "../core/peak.h"
+#include "../core/scratch.h"
 #include "../cpu/gemm/gemm.h"
 #include "arrays.h"
 
@@ -59,6 +60,25 @@ void bind_core(py::module_& m) {
       },
       py::arg("dtype"), py::arg("seconds") = 0.05,
       "measured FMA throughput of one thread with the active ISA, GFLOP/s");
+
+  // Size-arithmetic hooks for tests (64-bit, overflow-checked).
+  m.def("_numel", [](const std::vector<i64>& shape) {
+    i64 n = 1;
+    for (i64 s : shape) {
+      if (s < 0) throw py::value_error("negative dimension");
+      n = checked_mul(n, s);
+    }
+    return n;
+  });
+  m.def("_gemm_workspace", [](const std::string& dtype, i64 m, i64 n, i64 k, int threads) {
+    return dtype == "float32" ? cpu::gemm_workspace<float>(m, n, k, threads)
+                              : cpu::gemm_workspace<double>(m, n, k, threads);
+  });
+  m.def("_scratch_probe", [](i64 count, i64 itemsize) {
+    // Asks this thread's scratch for count * itemsize bytes (slot 0):
+    // OverflowError when the size overflows, MemoryError when it cannot be had.
+    scratch_bytes(checked_mul(count, itemsize), 0);
+  });
 
   // gemm(c, a, b, alpha, beta): c = alpha * a @ b + beta * c on 2-D arrays of any
   // strides (c writeable, not overlapping a or b). The engine itself, for tests

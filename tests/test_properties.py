@@ -1,0 +1,72 @@
+"""Property tests (hypothesis): random shapes and values against the float64
+reference, and NaN/Inf propagating as the formula says.
+
+Profiles (tests/conftest.py): "default" runs 40 examples per test; CI sets
+HYPOTHESIS_PROFILE=ci for 15. The `slow` marker holds the expensive ones.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import fastdl as fd
+from fastdl import reference
+from helpers import rel_err
+
+dims = st.integers(0, 9)
+
+
+@st.composite
+def matmul_operands(draw):
+    m, k, n = draw(dims), draw(dims), draw(dims)
+    batch = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=3))
+    # Each operand keeps a random subset of the batch dims as 1 or drops leading dims.
+    def operand_batch():
+        drop = draw(st.integers(0, len(batch)))
+        return tuple(1 if draw(st.booleans()) else s for s in batch[drop:])
+    a_shape = operand_batch() + (m, k) if draw(st.booleans()) or k == 0 else (k,)
+    b_shape = operand_batch() + (k, n) if draw(st.booleans()) or k == 0 else (k,)
+    if len(a_shape) == 1 and len(b_shape) == 1:
+        b_shape = (k, n)
+    return a_shape, b_shape
+
+
+@given(matmul_operands(), st.sampled_from([np.float32, np.float64]), st.integers(0, 2**31))
+def test_matmul_random_broadcasting(shapes, dtype, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(shapes[0]).astype(dtype)
+    b = rng.standard_normal(shapes[1]).astype(dtype)
+    out, cache = fd.matmul_forward(a, b)
+    ref, ref_cache = reference.matmul_forward(a.astype(np.float64), b.astype(np.float64))
+    assert out.shape == ref.shape and out.dtype == dtype
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    assert rel_err(out, ref) <= tol
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    for g, r in zip(fd.matmul_backward(dout, cache), reference.matmul_backward(dout.astype(np.float64), ref_cache)):
+        assert g.shape == r.shape and rel_err(g, r) <= tol
+
+
+@given(st.integers(1, 40), st.integers(1, 40), st.integers(1, 40), st.integers(0, 2**31),
+       st.sampled_from([np.nan, np.inf, -np.inf]))
+def test_matmul_nonfinite_propagates_like_numpy(m, k, n, seed, bad):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((m, k))
+    b = rng.standard_normal((k, n))
+    a[rng.integers(m), rng.integers(k)] = bad
+    out = fd.matmul(a, b)
+    want = a @ b
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(want))
+    np.testing.assert_array_equal(np.isposinf(out), np.isposinf(want))
+    np.testing.assert_array_equal(np.isneginf(out), np.isneginf(want))
+
+
+@pytest.mark.slow
+@given(st.integers(1, 300), st.integers(1, 300), st.integers(1, 300), st.integers(0, 2**31))
+def test_gemm_paths_random_sizes(m, k, n, seed):
+    # Sizes across the small/packed boundary and every tile edge.
+    rng = np.random.default_rng(seed)
+    a = rng.integers(-4, 5, (m, k)).astype(np.float32)
+    b = rng.integers(-4, 5, (k, n)).astype(np.float32)
+    np.testing.assert_array_equal(fd.matmul(a, b), (a.astype(np.int64) @ b.astype(np.int64)).astype(np.float32))
