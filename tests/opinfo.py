@@ -64,6 +64,7 @@ register(OpInfo(
         ((_r(rng, 9), _r(rng, 2, 9, 4)), {}),
         ((_r(rng, 0, 4), _r(rng, 4, 3)), {}),
         ((_r(rng, 70, 80), _r(rng, 80, 90)), {}),
+        ((_r(rng, 4, 100, 90), _r(rng, 4, 90, 80)), {}),  # packed GEMMs inside the batch's parallel region
     ],
     errors=lambda: [
         ErrorInput((np.ones((2, 3), F), np.ones((4, 5), F)), {}, ValueError, r"got a \(2, 3\) and b \(4, 5\)"),
