@@ -95,6 +95,36 @@ def test_gemm_paths(isa, mnk, dtype, rng):
         _cpu._set_isa(old)
 
 
+@pytest.mark.parametrize("isa", ISAS)
+def test_gemm_packed_b(isa, dtype, rng):
+    # Pre-packed B (gemm_pack_b + gemm_packed_b): rows around MR, columns
+    # around NR, a column offset of whole panels, strided A, NaN-poisoned C
+    # with beta = 0, and beta != 0. Integer data: exact in any order.
+    old = _cpu.isa()
+    _cpu._set_isa(isa)
+    try:
+        mr, nr = tile(isa, dtype)
+        for m in (1, mr - 1, mr, mr + 1, 2 * mr + 3):
+            for k in (0, 1, 5, 33):
+                for nb in (1, nr - 1, nr + 1, 3 * nr + 5):
+                    for col0 in sorted({0, nr * (nb // (2 * nr))}):
+                        n = nb - col0 - (1 if nb - col0 > 1 else 0)
+                        a = rng.integers(-3, 4, (k, m)).astype(dtype).T  # transposed view
+                        b = rng.integers(-3, 4, (k, nb)).astype(dtype)
+                        want = a.astype(np.float64) @ b[:, col0:col0 + n]
+                        c = np.full((m, n), np.nan, dtype)
+                        _cpu._gemm_packed_b(c, a, b, col0=col0)
+                        np.testing.assert_array_equal(c, want, err_msg=f"{isa} m={m} k={k} nb={nb} col0={col0}")
+                        c0 = rng.integers(-3, 4, (m, n)).astype(dtype)
+                        c = c0.copy()
+                        _cpu._gemm_packed_b(c, a, b, alpha=2.0, beta=-1.0, col0=col0)
+                        np.testing.assert_array_equal(c, 2 * want - c0)
+        with pytest.raises(ValueError, match="multiple of nr"):
+            _cpu._gemm_packed_b(np.empty((2, 2), dtype), np.ones((2, 3), dtype), np.ones((3, 2 * nr), dtype), col0=1)
+    finally:
+        _cpu._set_isa(old)
+
+
 @pytest.mark.parametrize("mnk", [(64, 64, 64), (300, 500, 700), (7, 3000, 300), (3000, 7, 300)], ids=str)
 def test_gemm_bit_identical_across_threads(mnk, dtype, rng):
     m, n, k = mnk

@@ -68,6 +68,33 @@ void bind_core(py::module_& m) {
       },
       py::arg("c"), py::arg("a"), py::arg("b"), py::arg("alpha") = 1.0, py::arg("beta") = 0.0);
 
+  // c = alpha * a @ b[:, col0 : col0 + n] + beta * c through gemm_pack_b (all of b)
+  // and gemm_packed_b from panel col0 / nr: the pre-packed path's test hook.
+  m.def(
+      "_gemm_packed_b",
+      [](py::array c, py::array a, py::array b, double alpha, double beta, py::ssize_t col0) {
+        const Dtype d = same_float_dtype({{&c, "c"}, {&a, "a"}, {&b, "b"}});
+        expect_ndim(a, "a", 2), expect_ndim(b, "b", 2), expect_ndim(c, "c", 2);
+        if (a.shape(1) != b.shape(0) || c.shape(0) != a.shape(0) || col0 < 0 ||
+            col0 + c.shape(1) > b.shape(1))
+          throw py::value_error("_gemm_packed_b: shapes do not chain");
+        with_dtype(d, [&](auto t) {
+          using T = decltype(t);
+          if (col0 % cpu::gemm_kernel<T>(isa_active()).nr)
+            throw py::value_error("_gemm_packed_b: col0 must be a multiple of nr");
+          auto cv = out<T>(c, "c", false);
+          auto av = in<T>(a), bv = in<T>(b);
+          const i64 k = av.shape[1], nb = bv.shape[1];
+          std::vector<T> packed(cpu::gemm_packed_b_size<T>(k, nb));
+          py::gil_scoped_release nogil;
+          cpu::gemm_pack_b<T>(k, nb, {bv.p, bv.stride[0], bv.stride[1]}, packed.data());
+          cpu::gemm_packed_b<T>(cv.shape[0], cv.shape[1], k, T(alpha), {av.p, av.stride[0], av.stride[1]},
+                                packed.data() + col0 * k, T(beta), {cv.p, cv.stride[0], cv.stride[1]});
+        });
+      },
+      py::arg("c"), py::arg("a"), py::arg("b"), py::arg("alpha") = 1.0, py::arg("beta") = 0.0,
+      py::arg("col0") = 0);
+
   // One micro-kernel call of a given ISA with caller-chosen strides (element
   // units): the micro-kernel tests' hook. Returns the kernel's (mr, nr).
   m.def(
