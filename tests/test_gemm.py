@@ -30,7 +30,7 @@ def ref(m, n, k, alpha, a, rsa, csa, b, rsb, beta, c0):
 @pytest.mark.parametrize("packed", [True, False], ids=["packed", "strided"])
 def test_ukernel_edges(isa, packed, dtype, rng):
     mr, nr = tile(isa, dtype)
-    for m in sorted({1, 2, mr - 1, mr}):
+    for m in sorted({1, 2, mr // 3, mr // 3 + 1, 2 * mr // 3, 2 * mr // 3 + 1, mr - 1, mr}):  # row loops of MR/3, 2MR/3, MR
         for n in sorted({1, nr // 2 - 1, nr // 2 + 1, nr - 1, nr} - {0}):
             for k in (0, 1, 3, 4, 5, 17):
                 if packed:  # the packed layout: A column-panels of MR, B rows of NR

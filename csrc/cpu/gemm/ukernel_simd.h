@@ -64,16 +64,29 @@ inline void ukernel(i64 m, i64 n, i64 k, typename R::T alpha, const typename R::
 
   // The m x NR tile lands here first; the packed row-stride-1 case of a full m
   // is the hot one (the packed GEMM path), so it gets its own instantiation.
+  // Edge tiles of at most MR/3 or 2MR/3 rows run a loop of that many rows
+  // (a batch of 32 rows is 12 + 12 + 8: the last tile costs 8 rows, not 12);
+  // each element's sum is the same sequence of FMAs whichever loop runs.
+  constexpr int M1 = MR / 3, M2 = 2 * MR / 3;
   alignas(64) T tile[MR][NR];
   if (n == NR) {
     if (rsa == 1 && m == MR)
       ukernel_loop<R, MR, NV, true, true>(k, a, rsa, csa, m, b, rsb, nullptr, &tile[0][0]);
+    else if (m <= M1)
+      ukernel_loop<R, M1, NV, true, false>(k, a, rsa, csa, m, b, rsb, nullptr, &tile[0][0]);
+    else if (m <= M2)
+      ukernel_loop<R, M2, NV, true, false>(k, a, rsa, csa, m, b, rsb, nullptr, &tile[0][0]);
     else
       ukernel_loop<R, MR, NV, true, false>(k, a, rsa, csa, m, b, rsb, nullptr, &tile[0][0]);
   } else {
     typename R::mask bm[NV];
     for (int v = 0; v < NV; ++v) bm[v] = R::mask_first(n - v * W);
-    ukernel_loop<R, MR, NV, false, false>(k, a, rsa, csa, m, b, rsb, bm, &tile[0][0]);
+    if (m <= M1)
+      ukernel_loop<R, M1, NV, false, false>(k, a, rsa, csa, m, b, rsb, bm, &tile[0][0]);
+    else if (m <= M2)
+      ukernel_loop<R, M2, NV, false, false>(k, a, rsa, csa, m, b, rsb, bm, &tile[0][0]);
+    else
+      ukernel_loop<R, MR, NV, false, false>(k, a, rsa, csa, m, b, rsb, bm, &tile[0][0]);
   }
 
   if (m == MR && n == NR && csc == 1) {
