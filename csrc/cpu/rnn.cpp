@@ -177,7 +177,7 @@ void tanh_cell_fwd(T* pre, const T* b, i64 nu) {
 
 // dpre = (dh + dhs) * (1 - h^2). dpre (nu,) holds dh on entry; dhs (nu,) or null; h (nu,).
 template <typename T>
-void tanh_cell_bwd(T* dpre, const T* dhs, const T* h, i64 nu) {
+void tanh_cell_bwd(T* __restrict dpre, const T* __restrict dhs, const T* __restrict h, i64 nu) {
   if (dhs)
     for (i64 j = 0; j < nu; ++j) dpre[j] = (dpre[j] + dhs[j]) * (T(1) - h[j] * h[j]);
   else
@@ -188,7 +188,8 @@ void tanh_cell_bwd(T* dpre, const T* dhs, const T* h, i64 nu) {
 // h = o * tanh(cn). b (4H) or null; cp (nu,) or null (zero), may equal cn;
 // cn, h, tmp (nu,).
 template <typename T>
-void lstm_cell_fwd(T* pre, T* cn, T* h, T* tmp, const T* b, const T* cp, i64 H, i64 nu) {
+void lstm_cell_fwd(T* __restrict pre, T* cn, T* __restrict h, T* __restrict tmp, const T* __restrict b,
+                   const T* cp, i64 H, i64 nu) {
   T *gi = pre, *gf = pre + H, *gg = pre + 2 * H, *go = pre + 3 * H;
   if (b)
     for (int q = 0; q < 4; ++q)
@@ -208,19 +209,23 @@ void lstm_cell_fwd(T* pre, T* cn, T* h, T* tmp, const T* b, const T* cp, i64 H, 
 // dpre (4H) = gradient of the pre-activations of one row, from
 // dh = dh_rec + dhs (dhs null: zero) and dc (in: from step t+1; out: for
 // step t-1). act (4H) the activated gates; c (nu,) this step's cell state;
-// cp (nu,) the previous one, or null (zero); tmp (nu,).
+// cp (nu,) the previous one, or null (zero); tmp (2 nu,). Pointers never alias
+// (__restrict lets the loop vectorise).
 template <typename T>
-void lstm_cell_bwd(T* dpre, T* dc, T* tmp, const T* dh_rec, const T* dhs, const T* act, const T* c,
-                   const T* cp, i64 H, i64 nu) {
+void lstm_cell_bwd(T* __restrict dpre, T* __restrict dc, T* __restrict tmp, const T* __restrict dh_rec,
+                   const T* __restrict dhs, const T* __restrict act, const T* __restrict c,
+                   const T* __restrict cp, i64 H, i64 nu) {
   vtanh(tmp, c, nu);
+  if (dhs)  // dh = dh_rec + dhs, in the second half of tmp
+    for (i64 j = 0; j < nu; ++j) tmp[nu + j] = dh_rec[j] + dhs[j];
+  const T* __restrict dh = dhs ? tmp + nu : dh_rec;
   for (i64 j = 0; j < nu; ++j) {
     const T i = act[j], f = act[H + j], g = act[2 * H + j], o = act[3 * H + j], tc = tmp[j];
-    const T dh = dhs ? dh_rec[j] + dhs[j] : dh_rec[j];
-    const T dcj = dc[j] + dh * o * (T(1) - tc * tc);
+    const T dcj = dc[j] + dh[j] * o * (T(1) - tc * tc);
     dpre[j] = dcj * g * (i * (T(1) - i));
-    dpre[H + j] = cp ? dcj * cp[j] * (f * (T(1) - f)) : T(0);
+    dpre[H + j] = dcj * (cp ? cp[j] : T(0)) * (f * (T(1) - f));
     dpre[2 * H + j] = dcj * i * (T(1) - g * g);
-    dpre[3 * H + j] = dh * tc * (o * (T(1) - o));
+    dpre[3 * H + j] = dh[j] * tc * (o * (T(1) - o));
     dc[j] = dcj * f;
   }
 }
@@ -323,8 +328,8 @@ void lstm_bwd(T* dx, T* dh0, T* dc0, T* dwx, T* dwh, T* db, const T* dhs, const 
     const T* whtp = pack_wh_t(wh, 4, p);
     const GemmKernel<T>& g = gemm_kernel<T>(isa_active());
     const int threads = seq_threads(N, GH, H);
-    const i64 tmp_each = round_up(H, 16);
-    T* dh = scratch<T>(2 * NH + checked_mul(tmp_each, threads), 2);  // dh, dc (N, H); tmp per thread
+    const i64 tmp_each = 2 * round_up(H, 16);
+    T* dh = scratch<T>(2 * NH + checked_mul(tmp_each, threads), 2);  // dh, dc (N, H); tmp (2H) per thread
     T* dc = dh + NH;
     T* tmp = dc + NH;
     // Step s handles t = T-1-s; step T (when dh0 or dc0 is wanted) hands out dh0, dc0.
