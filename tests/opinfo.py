@@ -90,3 +90,41 @@ register(OpInfo(
         ErrorInput((np.ones(6, F), np.ones((6, 2), F)), {}, ValueError, "at least 2 dims"),
     ],
 ))
+
+
+# ---------------------------------------------------------------------------
+# rnn family: x (T, N, D) time-major (cells: (N, D)), wx (D, gH), wh (H, gH)
+
+
+def _rnn_samples(gates, seq, states):
+    def samples(rng):
+        out = []
+        for T, N, D, H in ((3, 1, 1, 1), (4, 5, 7, 13), (2, 3, 6, 40), (0, 2, 3, 4)):
+            if not seq and T == 0:
+                continue
+            s = 1 / np.sqrt(D + H)
+            x = _r(rng, T, N, D) if seq else _r(rng, N, D)
+            st = tuple(_r(rng, N, H) for _ in range(states))
+            out.append(((x, *st, s * _r(rng, D, gates * H), s * _r(rng, H, gates * H), _r(rng, gates * H)), {}))
+        return out
+    return samples
+
+
+def _rnn_errors(op, gates, seq, states):
+    def errors():
+        x = np.ones((2, 3, 4) if seq else (3, 4), F)
+        st = tuple(np.ones((3, 5), F) for _ in range(states))
+        wx, wh, b = np.ones((4, gates * 5), F), np.ones((5, gates * 5), F), np.ones(gates * 5, F)
+        return [
+            ErrorInput((x, *st, np.ones((4, gates * 5 + 1), F), wh, b), {}, ValueError, rf"{op}: wx: expected shape"),
+            ErrorInput((x, *st, wx, np.ones((5, 5 * gates + 2), F), b), {}, ValueError, rf"{op}: wh: expected shape"),
+            ErrorInput((x, *st, wx, wh, np.ones(3, F)), {}, ValueError, rf"{op}: b: expected shape"),
+            ErrorInput((x, *(np.ones((3, 6), F) for _ in range(states)), wx, wh, b), {}, ValueError, "expected shape \\(N, H\\)"),
+            ErrorInput((x.astype(np.float64), *st, wx, wh, b), {}, TypeError, "mixed float dtypes"),
+        ]
+    return errors
+
+
+for _op, _gates, _seq, _states in (("rnn_cell", 1, False, 1), ("rnn", 1, True, 1),
+                                   ("lstm_cell", 4, False, 2), ("lstm", 4, True, 2)):
+    register(OpInfo(_op, samples=_rnn_samples(_gates, _seq, _states), errors=_rnn_errors(_op, _gates, _seq, _states)))

@@ -20,13 +20,6 @@ def tile(isa, dtype):
     return _cpu._ukernel(isa, c, a, b, 1, 1, 0, 1.0, 0.0, 1, 16, 1, 1, 1)
 
 
-def row_tile(mr, m):
-    """Rows the kernel computes for an m-row edge (gemm.h, ukernel_rows)."""
-    if mr % 3:
-        return mr
-    return mr // 3 if m <= mr // 3 else 2 * mr // 3 if m <= 2 * mr // 3 else mr
-
-
 def ref(m, n, k, alpha, a, rsa, csa, b, rsb, beta, c0):
     A = np.array([[a[i * rsa + p * csa] for p in range(k)] for i in range(m)], np.float64).reshape(m, k)
     B = np.array([[b[p * rsb + j] for j in range(n)] for p in range(k)], np.float64).reshape(k, n)
@@ -35,24 +28,22 @@ def ref(m, n, k, alpha, a, rsa, csa, b, rsb, beta, c0):
 
 
 @pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("layout", ["packed", "panel", "rows"])
+@pytest.mark.parametrize("layout", ["packed", "panel", "rows", "any"])
 def test_ukernel_edges(isa, layout, dtype, rng):
     # packed: the GEMM's packed panels (A csa = MR, B rows of NR);
-    # panel: A a transposed matrix in place (csa > MR), B rows of stride n + 3;
-    # rows:  A a row-major matrix in place (row stride k + 2), m a row tile.
+    # panel: A a transposed matrix in place (rsa 1, csa = m), B rows of stride n + 3;
+    # rows:  A a row-major matrix in place (row stride k + 2);
+    # any:   A with neither unit stride. Exactly m rows of A exist in the last
+    #        three: a kernel reading past them fails under ASan or reads NaN.
     mr, nr = tile(isa, dtype)
-    ms = sorted({1, mr // 3, mr // 3 + 1, 2 * mr // 3, 2 * mr // 3 + 1, mr - 1, mr} - {0})
-    if layout == "rows":
-        ms = [m for m in ms if row_tile(mr, m) == m]
+    ms = sorted({1, 2, mr // 3, mr // 3 + 1, 2 * mr // 3, 2 * mr // 3 + 1, mr - 1, mr} - {0})
     for m in ms:
         for n in sorted({1, nr // 2 - 1, nr // 2 + 1, nr - 1, nr} - {0}):
             for k in (0, 1, 3, 4, 5, 17):
-                if layout == "packed":
-                    rsa, csa, rsb, size_a = 1, mr, nr, mr * max(k, 1)
-                elif layout == "panel":
-                    rsa, csa, rsb, size_a = 1, mr + 3, n + 3, (mr + 3) * max(k, 1)
-                else:
-                    rsa, csa, rsb, size_a = k + 2, 1, n + 3, m * (k + 2)
+                rsa, csa, rsb = {"packed": (1, mr, nr), "panel": (1, m, n + 3),
+                                 "rows": (k + 2, 1, n + 3), "any": (2 * k + 1, 2, n + 3)}[layout]
+                last_row = mr if layout == "packed" else m
+                size_a = (last_row - 1) * rsa + (max(k, 1) - 1) * csa + 1  # nothing past the last element read
                 a = rng.integers(-4, 5, size_a).astype(dtype)
                 b = rng.integers(-4, 5, max(k, 1) * rsb).astype(dtype)
                 for alpha, beta in ((1.0, 0.0), (2.0, 0.0), (1.0, 1.0), (0.5, -2.0)):
@@ -106,6 +97,36 @@ def test_gemm_paths(isa, mnk, dtype, rng):
         ct = np.full((n, m), np.nan, dtype).T  # C with unit row stride
         _cpu.gemm(ct, a, b)
         np.testing.assert_array_equal(ct, want)
+    finally:
+        _cpu._set_isa(old)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_gemm_packed_b(isa, dtype, rng):
+    # Pre-packed B (gemm_pack_b + gemm_packed_b): rows around MR, columns
+    # around NR, a column offset of whole panels, strided A, NaN-poisoned C
+    # with beta = 0, and beta != 0. Integer data: exact in any order.
+    old = _cpu.isa()
+    _cpu._set_isa(isa)
+    try:
+        mr, nr = tile(isa, dtype)
+        for m in (1, mr - 1, mr, mr + 1, 2 * mr + 3):
+            for k in (0, 1, 5, 33):
+                for nb in (1, nr - 1, nr + 1, 3 * nr + 5):
+                    for col0 in sorted({0, nr * (nb // (2 * nr))}):
+                        n = nb - col0 - (1 if nb - col0 > 1 else 0)
+                        a = rng.integers(-3, 4, (k, m)).astype(dtype).T  # transposed view
+                        b = rng.integers(-3, 4, (k, nb)).astype(dtype)
+                        want = a.astype(np.float64) @ b[:, col0:col0 + n]
+                        c = np.full((m, n), np.nan, dtype)
+                        _cpu._gemm_packed_b(c, a, b, col0=col0)
+                        np.testing.assert_array_equal(c, want, err_msg=f"{isa} m={m} k={k} nb={nb} col0={col0}")
+                        c0 = rng.integers(-3, 4, (m, n)).astype(dtype)
+                        c = c0.copy()
+                        _cpu._gemm_packed_b(c, a, b, alpha=2.0, beta=-1.0, col0=col0)
+                        np.testing.assert_array_equal(c, 2 * want - c0)
+        with pytest.raises(ValueError, match="multiple of nr"):
+            _cpu._gemm_packed_b(np.empty((2, 2), dtype), np.ones((2, 3), dtype), np.ones((3, 2 * nr), dtype), col0=1)
     finally:
         _cpu._set_isa(old)
 

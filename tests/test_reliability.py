@@ -48,8 +48,8 @@ def _run(name, args, kwargs, dout_seed=1):
         rng = np.random.default_rng(dout_seed)
         douts = [rng.standard_normal(np.shape(o)).astype(np.asarray(o).dtype) for o in outs]
         dout = tuple(douts) if isinstance(out, tuple) else douts[0]
-        if np.ndim(out) == 0:
-            dout = 1.0
+        if not isinstance(out, tuple) and np.ndim(out) == 0:
+            dout = 1.0  # a scalar loss takes a float
         grads = getattr(fd, name + "_backward")(dout, cache)
         results += [g for g in grads if g is not None]
     return results

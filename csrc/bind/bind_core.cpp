@@ -102,9 +102,36 @@ void bind_core(py::module_& m) {
       },
       py::arg("c"), py::arg("a"), py::arg("b"), py::arg("alpha") = 1.0, py::arg("beta") = 0.0);
 
+  // c = alpha * a @ b[:, col0 : col0 + n] + beta * c through gemm_pack_b (all of b)
+  // and gemm_packed_b from panel col0 / nr: the pre-packed path's test hook.
+  m.def(
+      "_gemm_packed_b",
+      [](py::array c, py::array a, py::array b, double alpha, double beta, py::ssize_t col0) {
+        const Dtype d = same_float_dtype({{&c, "c"}, {&a, "a"}, {&b, "b"}});
+        expect_ndim(a, "a", 2), expect_ndim(b, "b", 2), expect_ndim(c, "c", 2);
+        if (a.shape(1) != b.shape(0) || c.shape(0) != a.shape(0) || col0 < 0 ||
+            col0 + c.shape(1) > b.shape(1))
+          throw py::value_error("_gemm_packed_b: shapes do not chain");
+        with_dtype(d, [&](auto t) {
+          using T = decltype(t);
+          if (col0 % cpu::gemm_kernel<T>(isa_active()).nr)
+            throw py::value_error("_gemm_packed_b: col0 must be a multiple of nr");
+          auto cv = out<T>(c, "c", false);
+          auto av = in<T>(a), bv = in<T>(b);
+          const i64 k = av.shape[1], nb = bv.shape[1];
+          std::vector<T> packed(cpu::gemm_packed_b_size<T>(k, nb));
+          py::gil_scoped_release nogil;
+          cpu::gemm_pack_b<T>(k, nb, {bv.p, bv.stride[0], bv.stride[1]}, packed.data());
+          cpu::gemm_packed_b<T>(cv.shape[0], cv.shape[1], k, T(alpha), {av.p, av.stride[0], av.stride[1]},
+                                packed.data() + col0 * k, T(beta), {cv.p, cv.stride[0], cv.stride[1]});
+        });
+      },
+      py::arg("c"), py::arg("a"), py::arg("b"), py::arg("alpha") = 1.0, py::arg("beta") = 0.0,
+      py::arg("col0") = 0);
+
   // One micro-kernel call of a given ISA: _ukernel(isa, c, a, b, m, n, k, alpha,
-  // beta, rsa, csa, rsb, rsc, csc), strides in elements, A in panel or row
-  // layout (gemm.h): the micro-kernel tests' hook. Returns (mr, nr).
+  // beta, rsa, csa, rsb, rsc, csc), strides in elements (gemm.h's contract):
+  // the micro-kernel tests' hook. Returns (mr, nr).
   m.def(
       "_ukernel",
       [](const std::string& isa, py::array c, py::array a, py::array b, py::ssize_t m_, py::ssize_t n_,
@@ -121,12 +148,8 @@ void bind_core(py::module_& m) {
             throw py::value_error("_ukernel: need 1 <= m <= mr, 1 <= n <= nr, k >= 0");
           // Bounds: the largest offset each operand is read or written at.
           auto need = [](i64 rows, i64 cols, i64 rs, i64 cs) { return (rows - 1) * rs + (cols - 1) * cs + 1; };
-          // Panel layout (rsa == 1) reads rows < ukernel_rows(mr, m); row layout
-          // (csa == 1) needs m == ukernel_rows(mr, m) and reads m rows.
-          const i64 rows = cpu::ukernel_rows(g.mr, m);
-          if (rsa != 1 && csa != 1) throw py::value_error("_ukernel: need rsa == 1 or csa == 1");
-          if (rsa != 1 && rows != m) throw py::value_error("_ukernel: row layout needs m == a row tile");
-          if (rsa < 1 || csa < 1 || need(rows, k > 0 ? k : 1, rsa, csa) > a.size() ||
+          // A is read at a[i*rsa + p*csa] for rows i < m.
+          if (rsa < 1 || csa < 1 || need(m, k > 0 ? k : 1, rsa, csa) > a.size() ||
               need(k > 0 ? k : 1, n, rsb, 1) > b.size() || need(m, n, rsc, csc) > c.size() ||
               rsb < 0 || rsc < 0 || csc < 0)
             throw py::value_error("_ukernel: strides reach outside the arrays");

@@ -34,6 +34,10 @@ GPU_BACKENDS = ("cuda", "gpu-fallback")
 _ROWS = (
     ("matmul",  CPU,   F32_F64,  ("cpu", "numba")),
     ("affine",  CPU,   F32_F64,  ("cpu", "numba")),
+    ("rnn_cell",  CPU, F32_F64,  ("cpu", "numba")),
+    ("rnn",       CPU, F32_F64,  ("cpu", "numba")),
+    ("lstm_cell", CPU, F32_F64,  ("cpu", "numba")),
+    ("lstm",      CPU, F32_F64,  ("cpu", "numba")),
 )
 # fmt: on
 

@@ -125,9 +125,9 @@ void pack_b_panel(i64 kc, i64 nb, i64 nr, const T* b, i64 rsb, i64 csb, T* dst) 
 
 // Small problems: no K blocking, and the micro-kernel reads A and B where
 // they lie -- A as rows (unit column stride) or as a column panel (unit row
-// stride), B as rows (the caller copies a B with strided rows). A row tile
-// the kernel cannot read in place (another layout, or an edge tile shorter
-// than the kernel's row tile in panel layout) is packed first.
+// stride), B as rows (the caller copies a B with strided rows). A full row
+// tile of an A with neither unit stride is packed first (the kernel's
+// any-stride loop is slower than packing).
 template <typename T>
 void gemm_small(const GemmKernel<T>& g, i64 m, i64 n, i64 k, T alpha, Mat<const T> a,
                 Mat<const T> b, T beta, Mat<T> c, T* abuf) {
@@ -135,12 +135,9 @@ void gemm_small(const GemmKernel<T>& g, i64 m, i64 n, i64 k, T alpha, Mat<const 
     const i64 rows = min64(g.mr, m - ir);
     const T* ap = a.p + ir * a.rs;
     i64 rsa = a.rs, csa = a.cs;
-    const bool in_place = ukernel_rows(g.mr, rows) == rows && (a.cs == 1 || a.rs == 1);
-    if (!in_place) {
+    if (a.cs != 1 && a.rs != 1 && ukernel_rows(g.mr, rows) == rows) {
       pack_a(rows, k, g.mr, ap, a.rs, a.cs, abuf);
       ap = abuf, rsa = 1, csa = g.mr;
-    } else if (a.rs == 1) {
-      csa = a.cs;  // panel layout (also when a.cs == 1: a single row or column)
     }
     for (i64 jr = 0; jr < n; jr += g.nr)
       g.ukernel(rows, min64(g.nr, n - jr), k, alpha, ap, rsa, csa, b.p + jr, b.rs, beta,
@@ -262,10 +259,40 @@ void gemm(i64 m, i64 n, i64 k, T alpha, Mat<const T> a, Mat<const T> b, T beta, 
   gemm(m, n, k, alpha, a, b, beta, c, ws, threads);
 }
 
+template <typename T>
+i64 gemm_packed_b_size(i64 k, i64 n) {
+  const GemmKernel<T>& g = gemm_kernel<T>(isa_active());
+  return checked_mul(k > 0 ? k : 0, round_up(n > 0 ? n : 0, g.nr));
+}
+
+template <typename T>
+void gemm_pack_b(i64 k, i64 n, Mat<const T> b, T* dst) {
+  const i64 nr = gemm_kernel<T>(isa_active()).nr;
+  for (i64 j = 0; j < n; j += nr)
+    pack_b_panel(k, min64(nr, n - j), nr, b.p + j * b.cs, b.rs, b.cs, dst + j * k);
+}
+
+template <typename T>
+void gemm_packed_b(i64 m, i64 n, i64 k, T alpha, Mat<const T> a, const T* bp, T beta, Mat<T> c) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) return scale_c(m, n, beta, c);
+  const GemmKernel<T>& g = gemm_kernel<T>(isa_active());
+  for (i64 jr = 0; jr < n; jr += g.nr) {
+    const i64 nb = min64(g.nr, n - jr);
+    const T* panel = bp + jr * k;
+    for (i64 ir = 0; ir < m; ir += g.mr)
+      g.ukernel(min64(g.mr, m - ir), nb, k, alpha, a.p + ir * a.rs, a.rs, a.cs, panel, g.nr, beta,
+                c.p + ir * c.rs + jr * c.cs, c.rs, c.cs);
+  }
+}
+
 #define FASTDL_INSTANTIATE(T)                                                                      \
   template i64 gemm_workspace<T>(i64, i64, i64, int);                                              \
   template void gemm<T>(i64, i64, i64, T, Mat<const T>, Mat<const T>, T, Mat<T>, T*, int);         \
-  template void gemm<T>(i64, i64, i64, T, Mat<const T>, Mat<const T>, T, Mat<T>);
+  template void gemm<T>(i64, i64, i64, T, Mat<const T>, Mat<const T>, T, Mat<T>);                 \
+  template i64 gemm_packed_b_size<T>(i64, i64);                                                    \
+  template void gemm_pack_b<T>(i64, i64, Mat<const T>, T*);                                        \
+  template void gemm_packed_b<T>(i64, i64, i64, T, Mat<const T>, const T*, T, Mat<T>);
 FASTDL_INSTANTIATE(float)
 FASTDL_INSTANTIATE(double)
 #undef FASTDL_INSTANTIATE

@@ -23,12 +23,12 @@
 //
 //   C[m x n] = alpha * A[m x k] @ B[k x n] + beta * C      1 <= m <= MR, 1 <= n <= NR
 //
-//   A: element (i, p) at a[i*rsa + p*csa], in one of two layouts:
-//      - column panel, rsa == 1: what packing produces (csa = MR, rows past m
-//        zero) and what a transposed row-major matrix already is. The kernel
-//        may read rows up to ukernel_rows(MR, m) - 1.
-//      - rows, csa == 1: a row-major matrix in place. Exactly m rows are read,
-//        and m must equal ukernel_rows(MR, m).
+//   A: element (i, p) at a[i*rsa + p*csa], any strides; only rows < m are
+//      read. Fast when the tile is a full row tile (m == ukernel_rows(MR, m))
+//      and A is a column panel (rsa == 1: what packing produces, csa = MR,
+//      and what a transposed row-major matrix already is) or rows (csa == 1:
+//      a row-major matrix in place); other cases take a slower loop with
+//      one pointer per row.
 //   B: element (p, j) at b[p*rsb + j]: rows of unit stride. Packed panels use
 //      rsb = NR; the small path passes the caller's row stride. Only the
 //      first n columns of a row are read.
@@ -108,6 +108,25 @@ void gemm(i64 m, i64 n, i64 k, T alpha, Mat<const T> a, Mat<const T> b, T beta, 
 // scratch (slot 3) and the process thread count: the entry used by op code.
 template <typename T>
 void gemm(i64 m, i64 n, i64 k, T alpha, Mat<const T> a, Mat<const T> b, T beta, Mat<T> c);
+
+// Pre-packed B: a right operand packed once and multiplied many times (the
+// recurrent weights of rnn/lstm, reused at every time step), so no call
+// re-packs it. The layout is the one gemm() packs into, for the active ISA's
+// kernel (nr = gemm_kernel<T>(isa_active()).nr): panels of nr columns over
+// all k rows, panel q holding B[p][q*nr + j] at dst[q*nr*k + p*nr + j], and
+// columns past n zero. dst + q*nr*k is the packed form of columns q*nr.. of B.
+template <typename T>
+i64 gemm_packed_b_size(i64 k, i64 n);  // elements of the packed copy
+
+template <typename T>
+void gemm_pack_b(i64 k, i64 n, Mat<const T> b, T* dst);
+
+// C (m x n) = alpha * A (m x k) @ Bp + beta * C, with Bp a packed B (or one
+// offset by whole panels) of at least n columns and exactly k rows. A is read
+// in place (any strides). One thread, no workspace: for callers that split
+// the work themselves. beta == 0 never reads C.
+template <typename T>
+void gemm_packed_b(i64 m, i64 n, i64 k, T alpha, Mat<const T> a, const T* bp, T beta, Mat<T> c);
 
 // Micro-kernels (one per ISA and dtype).
 namespace generic {

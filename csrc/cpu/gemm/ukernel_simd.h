@@ -6,35 +6,42 @@
 // traits type (reg, mask, W lanes; zero/load/maskload/bcast/fma/mul/set1/
 // store/mask) defined by the including file. Contract: gemm.h.
 //
-// A comes in one of two layouts (see gemm.h): a column panel (rsa == 1,
-// element (i, p) at a[p*csa + i], as packing produces and as a transposed
-// row-major matrix already is) or rows (csa == 1, a[i*rsa + p], a row-major
-// matrix in place). B rows have unit stride.
+// A has any strides (element (i, p) at a[i*rsa + p*csa]); only rows < m are
+// read. Two layouts have fast loops: a column panel (rsa == 1, as packing
+// produces and as a transposed row-major matrix already is) and rows
+// (csa == 1, a row-major matrix in place). B rows have unit stride.
 //
 // Register budget: MR*NV accumulators + NV B vectors + 1 broadcast.
 //   avx2   sgemm 6x16 (NV 2): 12 + 2 + 1 = 15 of 16 ymm
 //   avx512 sgemm 12x32 (NV 2): 24 + 2 + 1 = 27 of 32 zmm
 
+// How the k loop addresses A (see gemm.h): a column panel (rsa == 1: row i
+// at a constant offset from one pointer), rows (csa == 1: rows in groups of
+// four from one base pointer, base + {0, 1, 2, 3} * rsa fitting x86 scaled
+// addressing, so a 12-row tile needs three moving pointers rather than
+// twelve, which would not fit in sixteen general registers), or any strides
+// with one pointer per row (rows past m re-read row 0; slower, for edges).
+enum AMode { kPanel, kRows, kAny };
+
 // The k loop over an M-row tile (M <= MR). Accumulators are locals here, not
 // a reference parameter, so the compiler keeps all of them in registers.
-// ROWS: rows are addressed in groups of four from one base pointer
-// (base + {0, 1, 2, 3} * rsa fit x86 scaled addressing), so a 12-row tile
-// needs three moving pointers rather than twelve, which would not fit in the
-// sixteen general registers.
-template <class R, int M, int NV, bool FULL_N, bool ROWS>
-inline void ukernel_loop(i64 k, const typename R::T* a, i64 rsa, i64 csa, const typename R::T* b,
-                         i64 rsb, const typename R::mask* bm, typename R::T* out) {
+template <class R, int M, int NV, bool FULL_N, AMode MODE>
+inline void ukernel_loop(i64 k, i64 m, const typename R::T* a, i64 rsa, i64 csa,
+                         const typename R::T* b, i64 rsb, const typename R::mask* bm,
+                         typename R::T* out) {
   using T = typename R::T;
   using reg = typename R::reg;
-  constexpr int G = (M + 3) / 4;
+  constexpr int G = MODE == kAny ? M : (M + 3) / 4;
   reg acc[M][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < M; ++i)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = R::zero();
   const T* g[G];
-  for (int q = 0; q < G; ++q) g[q] = a + (ROWS ? 4 * q * rsa : 4 * q);
+  for (int q = 0; q < G; ++q)
+    g[q] = MODE == kAny ? a + (q < m ? q : 0) * rsa : MODE == kRows ? a + 4 * q * rsa : a + 4 * q;
   const i64 r3 = 3 * rsa;
+  const i64 step = MODE == kRows ? 1 : csa;
   for (i64 p = 0; p < k; ++p, b += rsb) {
     reg bv[NV];
 #pragma GCC unroll 4
@@ -42,14 +49,16 @@ inline void ukernel_loop(i64 k, const typename R::T* a, i64 rsa, i64 csa, const 
 #pragma GCC unroll 16
     for (int i = 0; i < M; ++i) {
       const int q = i / 4, r = i % 4;
-      const T* ai_ptr = ROWS ? (r == 0 ? g[q] : r == 1 ? g[q] + rsa : r == 2 ? g[q] + 2 * rsa : g[q] + r3)
-                             : g[q] + r;
+      const T* ai_ptr =
+          MODE == kAny    ? g[i]
+          : MODE == kRows ? (r == 0 ? g[q] : r == 1 ? g[q] + rsa : r == 2 ? g[q] + 2 * rsa : g[q] + r3)
+                          : g[q] + r;
       const reg ai = R::bcast(ai_ptr);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = R::fma(ai, bv[v], acc[i][v]);
     }
-#pragma GCC unroll 4
-    for (int q = 0; q < G; ++q) g[q] += ROWS ? 1 : csa;
+#pragma GCC unroll 16
+    for (int q = 0; q < G; ++q) g[q] += step;
   }
 #pragma GCC unroll 16
   for (int i = 0; i < M; ++i)
@@ -60,6 +69,11 @@ inline void ukernel_loop(i64 k, const typename R::T* a, i64 rsa, i64 csa, const 
 template <int M>
 struct RowCount {
   static constexpr int value = M;
+};
+
+template <AMode MODE>
+struct ModeTag {
+  static constexpr AMode value = MODE;
 };
 
 // Row tiles of MR, 2MR/3 or MR/3 rows: an edge tile of m rows runs the
@@ -77,22 +91,23 @@ inline void ukernel(i64 m, i64 n, i64 k, typename R::T alpha, const typename R::
   typename R::mask bm[NV];
   if (n < NR)
     for (int v = 0; v < NV; ++v) bm[v] = R::mask_first(n - v * W);
-  // Row layout reads exactly m rows (the caller picks m equal to a row tile,
-  // see gemm.h); panel layout may read up to the row tile's size.
-  const bool rows_layout = rsa != 1;
+  // Fast layouts when the tile is exactly m rows; anything else (odd edge
+  // tiles, general strides) takes the per-row-pointer loop.
   auto run = [&](auto rows) {
     constexpr int M = decltype(rows)::value;
-    if (rows_layout) {
+    auto go = [&](auto mode) {
+      constexpr AMode MODE = decltype(mode)::value;
       if (n == NR)
-        ukernel_loop<R, M, NV, true, true>(k, a, rsa, csa, b, rsb, bm, &tile[0][0]);
+        ukernel_loop<R, M, NV, true, MODE>(k, m, a, rsa, csa, b, rsb, bm, &tile[0][0]);
       else
-        ukernel_loop<R, M, NV, false, true>(k, a, rsa, csa, b, rsb, bm, &tile[0][0]);
-    } else {
-      if (n == NR)
-        ukernel_loop<R, M, NV, true, false>(k, a, rsa, csa, b, rsb, bm, &tile[0][0]);
-      else
-        ukernel_loop<R, M, NV, false, false>(k, a, rsa, csa, b, rsb, bm, &tile[0][0]);
-    }
+        ukernel_loop<R, M, NV, false, MODE>(k, m, a, rsa, csa, b, rsb, bm, &tile[0][0]);
+    };
+    if (m == M && rsa == 1)
+      go(ModeTag<kPanel>{});
+    else if (m == M && csa == 1)
+      go(ModeTag<kRows>{});
+    else
+      go(ModeTag<kAny>{});
   };
   if constexpr (MR % 3 == 0) {
     if (m <= MR / 3)

@@ -1,0 +1,53 @@
+// rnn family: tanh RNN and LSTM over a whole sequence, forward and backward
+// (BPTT) in one call each. The cells (rnn_cell, lstm_cell) are the T = 1 case.
+//
+// Shapes: x (T, N, D) time-major; states (N, H); G gates per cell (1 for the
+// tanh RNN; 4 for the LSTM, in the order i, f, g, o): wx (D, G*H),
+// wh (H, G*H), b (G*H,). All arrays are C-contiguous except wx and wh, which
+// take any element strides (a transposed PyTorch weight is read in place).
+// Optional pointers may be null: b (no bias), h0 and c0 (zero initial
+// state), dhs/dhT/dcT (zero incoming gradient), dh0/dc0/db (not wanted).
+// Kernels overwrite their outputs; forward directly above backward.
+#pragma once
+
+#include "../core/common.h"
+
+namespace fastdl::cpu {
+
+struct RnnParams {
+  i64 T, N, D, H;     // steps, batch, input features, hidden units
+  i64 rswx, cswx;     // wx element (d, r) at wx[d*rswx + r*cswx]
+  i64 rswh, cswh;     // wh element (j, r) at wh[j*rswh + r*cswh]
+};
+
+// hs (T, N, H): h[t] = tanh(x[t] @ wx + h[t-1] @ wh + b), h[-1] = h0.
+// x (T, N, D), h0 (N, H) or null, wx (D, H), wh (H, H), b (H,) or null.
+template <typename T>
+void rnn_fwd(T* hs, const T* x, const T* h0, const T* wx, const T* wh, const T* b,
+             const RnnParams& p);
+
+// dx (T, N, D), dh0 (N, H) or null, dwx (D, H), dwh (H, H), db (H,) or null,
+// given dhs (T, N, H) or null and the forward's inputs and hs.
+template <typename T>
+void rnn_bwd(T* dx, T* dh0, T* dwx, T* dwh, T* db, const T* dhs, const T* x, const T* h0,
+             const T* wx, const T* wh, const T* hs, const RnnParams& p);
+
+// hs (T, N, H) and c_out (N, H) = c[T-1] of the LSTM
+//   i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of x[t] @ wx + h[t-1] @ wh + b
+//   c[t] = f * c[t-1] + i * g,  h[t] = o * tanh(c[t]),  h[-1] = h0, c[-1] = c0.
+// For backward it keeps gates (T, N, 4H), the activated i, f, g, o, and
+// cs (T, N, H), the cell states; both null for inference.
+// x (T, N, D), h0 (N, H) or null, c0 (N, H) or null, wx (D, 4H), wh (H, 4H), b (4H,) or null.
+template <typename T>
+void lstm_fwd(T* hs, T* c_out, T* gates, T* cs, const T* x, const T* h0, const T* c0, const T* wx,
+              const T* wh, const T* b, const RnnParams& p);
+
+// dx (T, N, D), dh0 (N, H) or null, dc0 (N, H) or null, dwx (D, 4H), dwh (H, 4H),
+// db (4H,) or null, given dhs (T, N, H), dhT (N, H), dcT (N, H) (each or null)
+// and the forward's inputs, hs, gates and cs.
+template <typename T>
+void lstm_bwd(T* dx, T* dh0, T* dc0, T* dwx, T* dwh, T* db, const T* dhs, const T* dhT,
+              const T* dcT, const T* x, const T* h0, const T* c0, const T* wx, const T* wh,
+              const T* hs, const T* gates, const T* cs, const RnnParams& p);
+
+}  // namespace fastdl::cpu
