@@ -136,3 +136,12 @@ def test_cli_bench_runs():
     assert "matmul float32 4x4" in r.stdout and "fastdl" in r.stdout
     r = subprocess.run([sys.executable, "-m", "fastdl", "bench", "--op", "nosuchop"], capture_output=True, text=True)
     assert r.returncode == 2 and "known ops" in r.stderr
+
+
+def test_backend_info_does_not_start_numba():
+    # Importing Numba's backend and setting its threads starts an OpenMP pool that
+    # turns on nested OpenMP process-wide (torch then oversubscribes the cores):
+    # asking what is available must not do that.
+    code = "import sys, fastdl as fd; fd.backend_info(); fd.set_num_threads(2); print('numba' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "False"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import importlib
+import importlib.util
 import os
 
 import numpy as np
@@ -130,6 +131,29 @@ def _resolve(op, device, dtype, forced):
     raise RuntimeError(f"{op}: no backend available ({errors})")
 
 
+# What each Python backend needs importable (checked without importing it).
+_REQUIRES = {"numba": ("numba",), "gpu-fallback": ("cupy", "numba.cuda")}
+
+
 def available_backends() -> dict[str, bool]:
-    """Which backends import on this machine."""
-    return {name: load(name) is not None for name in BACKENDS}
+    """Which backends can run here.
+
+    The compiled ones are imported; the Python ones are only looked up: importing
+    Numba's backend and setting its thread count starts Numba's OpenMP pool,
+    which enables nested OpenMP process-wide and makes torch's threads
+    oversubscribe the cores (seen as 10-100x slower 2-thread torch timings).
+    """
+    out = {}
+    for name in BACKENDS:
+        if name in _loaded or name not in _REQUIRES:
+            out[name] = load(name) is not None
+        else:
+            out[name] = all(_importable(m) for m in _REQUIRES[name]) and _importable(_MODULES[name])
+    return out
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False

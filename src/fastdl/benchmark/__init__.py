@@ -113,6 +113,8 @@ class _Threads:
             self.limits.restore_original_limits()
 
 
+_SETTLE_S = float(__import__("os").environ.get("FASTDL_BENCH_SETTLE", "0.05"))
+
 _peaks: dict = {}
 
 
@@ -148,7 +150,7 @@ def run(cases, threads_list, min_time=0.5, progress=True):
                 impls = case.make()
                 times = {}
                 for impl, fn in impls.items():
-                    time.sleep(0.05)
+                    time.sleep(_SETTLE_S)
                     times[impl] = _time(fn, min_time)
             peak = peak_gflops(case.dtype, threads)
             for impl, t in times.items():
