@@ -34,6 +34,7 @@ GPU_BACKENDS = ("cuda", "gpu-fallback")
 _ROWS = (
     ("matmul",  CPU,   F32_F64,  ("cpu", "numba")),
     ("affine",  CPU,   F32_F64,  ("cpu", "numba")),
+    ("scaled_dot_product_attention", CPU, F32_F64, ("cpu", "numba")),
 )
 # fmt: on
 
