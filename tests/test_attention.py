@@ -63,6 +63,7 @@ MASKS = {  # name: (q batch, Lq, Lk, mask maker(rng))
     "float additive (Lq, Lk)": ((2,), 100, 120, lambda r: r.standard_normal((100, 120))),
     "float additive per head": ((2, 2), 20, 30, lambda r: r.standard_normal((2, 2, 20, 30))),
     "float with -inf (Lq, 1)": ((2,), 20, 30, lambda r: np.where(r.random((20, 1)) > 0.5, 0.0, -np.inf)),
+    "bool transposed view (Lk, Lq).T": ((2,), 20, 30, lambda r: (r.random((30, 20)) > 0.3).T),
     "float (1, Lk) with -inf": ((2,), 20, 30,
                                 lambda r: np.where(r.random((1, 30)) > 0.3, r.standard_normal((1, 30)), -np.inf)),
 }
@@ -113,6 +114,24 @@ def test_sdpa_empty(batch, lq, lk, d, dv, backend, dtype, rng):
     for g, r in zip(grads, ref_grads):
         assert g.shape == r.shape and g.dtype == dtype
         np.testing.assert_allclose(g, r, rtol=1e-5, atol=1e-6)
+
+
+def test_self_attention_one_array(backend, dtype, rng):
+    # q, k and v the same array (self-attention without projections).
+    x = rng.standard_normal((2, 3, 40, 8)).astype(dtype)
+    check_op("scaled_dot_product_attention", [x, x, x], {"causal": True}, backend=backend, dtype=dtype, rng=rng)
+
+
+def test_read_only_inputs(backend, rng):
+    q, k, v = (rng.standard_normal(s).astype(np.float32) for s in qkv((2,), 10, 12, 4, 4))
+    mask = rng.random((10, 12)) > 0.5
+    for a in (q, k, v, mask):
+        a.flags.writeable = False
+    with fd.use_backend(backend):
+        out, cache = fd.scaled_dot_product_attention_forward(q, k, v, mask)
+        fd.scaled_dot_product_attention_backward(np.ones_like(out), cache)
+    ref, _ = fd.reference.scaled_dot_product_attention_forward(q, k, v, mask)
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-6)
 
 
 LAYOUTS = {
