@@ -17,7 +17,7 @@
 //   st  = scale k_j q_i^T + mask   (-inf above the causal diagonal)
 //   mx  = max(m, column max of st);  corr = exp(m - mx);  st = exp(st - mx)
 //   l   = corr * l + column sum of st;   o = diag(corr) o + st^T v_j;   m = mx
-//   out = o / l,  lse = m + log l   (l == 0: every key masked -> out 0, lse -inf)
+//   out = o / l,  lse = m + log l   (m == -inf: every key masked -> out 0, lse -inf)
 // Backward, per (head, key tile j, query tile i), with delta = rowsum(dout * out):
 //   st  = exp(scale k_j q_i^T + mask - lse_i)              P^T  (bc x br)
 //   dv_j += st @ dout_i;   dpt = v_j @ dout_i^T;   dpt = st * (dpt - delta_i)   dS^T
@@ -205,7 +205,7 @@ void fwd_query_tile(const Tiles<T>& t, T* out, T* lse, const T* q, const T* k, c
   }
   for (i64 r = 0; r < m; ++r) {
     T* orow = o + r * dv;
-    if (rsum[r] == T(0)) {  // every key masked
+    if (rmax[r] == -kInf<T>) {  // every key masked (else the max's own term makes rsum >= 1)
       std::fill(orow, orow + dv, T(0));
       lse[i0 + r] = -kInf<T>;
     } else {

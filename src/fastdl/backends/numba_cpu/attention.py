@@ -63,7 +63,7 @@ def _fwd(out, lse, q, k, v, mask, mask_index, has_mask, causal, scale):
                     for e in range(dv):
                         acc[e] += pc * v[b, j0 + c, e]
                 rmax = mx
-            if rsum == 0:  # every key masked
+            if rmax == -np.inf:  # every key masked
                 out[b, i, :] = 0
                 lse[b, i] = -np.inf
             else:
