@@ -96,6 +96,16 @@ def test_fully_masked_rows_give_zeros(backend, dtype, rng):
     check_op("scaled_dot_product_attention", [q, k, v, mask], backend=backend, dtype=dtype, rng=rng)
 
 
+def test_nan_propagates(backend, dtype, rng):
+    # A NaN in q row 5 makes that output row NaN (never a silent zero row); other rows stay finite.
+    q, k, v = (rng.standard_normal(s).astype(dtype) for s in qkv((1,), 120, 100, 8, 6))
+    q[0, 5, 2] = np.nan
+    with fd.use_backend(backend):
+        out = fd.scaled_dot_product_attention(q, k, v, rng.random((120, 100)) > 0.5)
+    assert np.isnan(out[0, 5]).all()
+    assert np.isfinite(np.delete(out[0], 5, axis=0)).all()
+
+
 def test_every_key_masked_and_no_keys(backend, dtype, rng):
     mask = np.zeros((5, 7), bool)
     check_op("scaled_dot_product_attention", qkv((2,), 5, 7, 4, 3) + [mask], backend=backend, dtype=dtype, rng=rng)

@@ -148,7 +148,8 @@ struct FwdWs {
   }
 };
 
-// Queries i0 .. i0+m-1 of one head: out rows and lse (already offset to the head).
+// Queries i0 .. i0+m-1 of one head (pointers offset to the head): out (lq, dv)
+// and lse (lq,) rows from q (lq, d), k (lk, d), v (lk, dv) and the head's mask.
 template <typename T>
 void fwd_query_tile(const Tiles<T>& t, T* out, T* lse, const T* q, const T* k, const T* v,
                     const T* mask, i64 i0, i64 m, const SdpaParams& p, T* ws, const FwdWs& w) {
@@ -205,7 +206,9 @@ void fwd_query_tile(const Tiles<T>& t, T* out, T* lse, const T* q, const T* k, c
   }
   for (i64 r = 0; r < m; ++r) {
     T* orow = o + r * dv;
-    if (rmax[r] == -kInf<T>) {  // every key masked (else the max's own term makes rsum >= 1)
+    // Every key masked: the max stayed -inf (else its own term makes rsum >= 1).
+    // A NaN score is skipped by the max but makes rsum NaN: that row divides to NaN.
+    if (rmax[r] == -kInf<T> && rsum[r] == rsum[r]) {
       std::fill(orow, orow + dv, T(0));
       lse[i0 + r] = -kInf<T>;
     } else {

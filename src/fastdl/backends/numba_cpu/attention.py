@@ -63,7 +63,7 @@ def _fwd(out, lse, q, k, v, mask, mask_index, has_mask, causal, scale):
                     for e in range(dv):
                         acc[e] += pc * v[b, j0 + c, e]
                 rmax = mx
-            if rmax == -np.inf:  # every key masked
+            if rmax == -np.inf and rsum == rsum:  # every key masked (a NaN score makes rsum NaN)
                 out[b, i, :] = 0
                 lse[b, i] = -np.inf
             else:
