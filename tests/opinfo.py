@@ -128,3 +128,33 @@ def _rnn_errors(op, gates, seq, states):
 for _op, _gates, _seq, _states in (("rnn_cell", 1, False, 1), ("rnn", 1, True, 1),
                                    ("lstm_cell", 4, False, 2), ("lstm", 4, True, 2)):
     register(OpInfo(_op, samples=_rnn_samples(_gates, _seq, _states), errors=_rnn_errors(_op, _gates, _seq, _states)))
+
+
+# ---------------------------------------------------------------------------
+# attention: q (..., Lq, D), k (..., Lk, D), v (..., Lk, Dv)
+
+
+def _sdpa_samples(rng):
+    bool_mask = rng.random((1, 5, 9)) < 0.7
+    return [
+        ((_r(rng, 1, 1), _r(rng, 1, 1), _r(rng, 1, 1)), {}),
+        ((_r(rng, 2, 5, 8), _r(rng, 2, 9, 8), _r(rng, 2, 9, 3)), {}),
+        ((_r(rng, 2, 5, 8), _r(rng, 2, 9, 8), _r(rng, 2, 9, 3)), {"causal": True}),
+        ((_r(rng, 2, 5, 8), _r(rng, 2, 9, 8), _r(rng, 2, 9, 3), bool_mask), {"scale": 0.3}),
+        ((_r(rng, 2, 3, 100, 16), _r(rng, 2, 3, 130, 16), _r(rng, 2, 3, 130, 16)), {"causal": True}),
+        ((_r(rng, 0, 4, 8), _r(rng, 0, 6, 8), _r(rng, 0, 6, 8)), {}),
+    ]
+
+
+register(OpInfo(
+    "scaled_dot_product_attention",
+    samples=_sdpa_samples,
+    errors=lambda: [
+        ErrorInput((np.ones((2, 4, 8), F), np.ones((2, 5, 7), F), np.ones((2, 5, 3), F)), {}, ValueError, "head dim must equal"),
+        ErrorInput((np.ones((2, 4, 8), F), np.ones((3, 5, 8), F), np.ones((3, 5, 3), F)), {}, ValueError, "batch dims of q, k, v must be equal"),
+        ErrorInput((np.ones((2, 4, 8), F), np.ones((2, 5, 8), F), np.ones((2, 6, 3), F)), {}, ValueError, "as many keys"),
+        ErrorInput((np.ones((2, 4, 8), F), np.ones((2, 5, 8), F), np.ones((2, 5, 3), F), np.ones((3, 4, 5), bool)), {},
+                   ValueError, "does not broadcast"),
+        ErrorInput((np.ones((2, 4, 8), F), np.ones((2, 5, 8)), np.ones((2, 5, 3), F)), {}, TypeError, "mixed float dtypes|float64"),
+    ],
+))

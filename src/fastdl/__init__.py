@@ -20,8 +20,10 @@ from .ops import matmul as _ops_matmul
 from .ops.matmul import *  # noqa: F403  (each ops module lists its public names in __all__)
 from .ops import rnn as _ops_rnn
 from .ops.rnn import *  # noqa: F403
+from .ops import attention as _ops_attention
+from .ops.attention import *  # noqa: F403
 
-_FAMILIES = (_ops_matmul, _ops_rnn)
+_FAMILIES = (_ops_matmul, _ops_rnn, _ops_attention)
 
 try:
     __version__ = _version("fastdl")

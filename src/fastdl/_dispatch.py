@@ -39,6 +39,7 @@ _ROWS = (
     ("rnn",       CPU, F32_F64,  ("cpu", "numba")),
     ("lstm_cell", CPU, F32_F64,  ("cpu", "numba")),
     ("lstm",      CPU, F32_F64,  ("cpu", "numba")),
+    ("scaled_dot_product_attention", CPU, F32_F64, ("cpu", "numba")),
 )
 # fmt: on
 

@@ -53,9 +53,9 @@ def _rand(shape, dtype, seed=0):
 
 def _all_cases():
     # One module per op family, each with a CASES list.
-    from . import cases_matmul, cases_rnn
+    from . import cases_attention, cases_matmul, cases_rnn
 
-    return [*cases_matmul.CASES, *cases_rnn.CASES]
+    return [*cases_matmul.CASES, *cases_rnn.CASES, *cases_attention.CASES]
 
 
 # ---------------------------------------------------------------------------

@@ -9,5 +9,6 @@ the "plain float32 NumPy" error that float32 tolerances are derived from.
 One module per op family, re-exported here.
 """
 
+from .attention import *  # noqa: F403
 from .matmul import *  # noqa: F403
 from .rnn import *  # noqa: F403

@@ -8,5 +8,6 @@ depend on the thread count. Importing raises ImportError when Numba is not
 installed, which the dispatcher reads as "backend unavailable".
 """
 
+from .attention import *  # noqa: F403
 from .matmul import *  # noqa: F403
 from .rnn import *  # noqa: F403
