@@ -148,27 +148,34 @@ void step_products(T* pre, const T* x_t, const T* h_prev, const GateB<T>& wx, co
   }
 }
 
-// out[rows, cols] = dn[rows] @ wt[:, cols] on a tile (units = columns of out):
-// dn (N, GH) one step's dpre, wt a packed transposed weight, out (N, n).
+// Row stride of dpre (rows of GH): one cache line longer when a row is a
+// multiple of 1 KiB, so that the rows a GEMM reads at once (a tile's rows as
+// A, a block's rows as B) do not all fall in the same few L1 sets.
 template <typename T>
-void step_grad(T* out, i64 n, const T* dn, Panels<T> wt, i64 GH, i64 nr, const Tile& tl) {
-  gemm_panels<T>(tl.r1 - tl.r0, tl.u1 - tl.u0, GH, T(1), {dn + tl.r0 * GH, GH, 1},
+i64 dpre_ld(i64 GH) {
+  return GH * static_cast<i64>(sizeof(T)) % 1024 == 0 ? GH + 64 / static_cast<i64>(sizeof(T)) : GH;
+}
+
+// out[rows, cols] = dn[rows] @ wt[:, cols] on a tile (units = columns of out):
+// dn (N, GH) one step's dpre, row stride ld; wt a packed transposed weight; out (N, n).
+template <typename T>
+void step_grad(T* out, i64 n, const T* dn, i64 ld, Panels<T> wt, i64 GH, i64 nr, const Tile& tl) {
+  gemm_panels<T>(tl.r1 - tl.r0, tl.u1 - tl.u0, GH, T(1), {dn + tl.r0 * ld, ld, 1},
                  from_col(wt, tl.u0, nr), T(0), {out + tl.r0 * n + tl.u0, n, 1});
 }
 
 // dwx = x^T @ dpre, dwh = [h0; hs[:-1]]^T @ dpre and db = column sums of
-// dpre (T*N, GH), once the recurrence is done. Threads split the columns by
+// dpre (T*N, GH) (row stride ld), once the recurrence is done. Threads split the columns by
 // panels; every product reads its operands in place (x^T and hs^T as column
 // panels, dpre's rows as B) in blocks of KC rows of dpre, which stay in L1
 // while all the A tiles pass over them. Each element sums over the rows in
 // an order fixed by the shape (blocks in order, h0's rows before hs's).
 template <typename T>
-void weight_grads(T* dwx, T* dwh, T* db, const T* dpre, const T* x, const T* h0, const T* hs,
+void weight_grads(T* dwx, T* dwh, T* db, const T* dpre, i64 ld, const T* x, const T* h0, const T* hs,
                   i64 GH, const RnnParams& p) {
   const GemmKernel<T>& g = gemm_kernel<T>(isa_active());
   const i64 TN = p.T * p.N, N = p.N, H = p.H, D = p.D, nr = g.nr;
-  // Rows of dpre per block: a block of one panel (kc x nr) fills ~32 KiB of L1.
-  const i64 kc = std::max<i64>(64, 32768 / (nr * static_cast<i64>(sizeof(T))));
+  const i64 kc = g.kc;
   const int threads = mnk_at_most(D + H, GH, TN, g.serial_mnk) ? 1 : num_threads();
   parallel_for(ceil_div(GH, nr), 1, threads, [&](i64 q0, i64 q1) {
     for (i64 q = q0; q < q1; ++q) {
@@ -178,7 +185,7 @@ void weight_grads(T* dwx, T* dwh, T* db, const T* dpre, const T* x, const T* h0,
       // rows [r0, r1) of dpre against rows [r0, r1) of A^T (a^T column panel at a).
       auto add = [&](Mat<T> c, i64 m, bool& first, const T* a, i64 lda, i64 r0, i64 r1) {
         if (r1 <= r0) return;
-        gemm_panels<T>(m, nb, r1 - r0, T(1), {a, 1, lda}, {dpre + r0 * GH + c0, GH, nr},
+        gemm_panels<T>(m, nb, r1 - r0, T(1), {a, 1, lda}, {dpre + r0 * ld + c0, ld, nr},
                        first ? T(0) : T(1), c);
         first = false;
       };
@@ -189,9 +196,9 @@ void weight_grads(T* dwx, T* dwh, T* db, const T* dpre, const T* x, const T* h0,
         const i64 s0 = std::max(r0, N);                                              // steps 1..: hs[t-1]
         add(ch, H, first_h, hs + (s0 - N) * H, H, s0, r1);
       }
-      if (first_x) gemm_panels<T>(D, nb, 0, T(1), {x, 1, D}, {dpre, GH, nr}, T(0), cx);  // no rows: zeros
-      if (first_h) gemm_panels<T>(H, nb, 0, T(1), {hs, 1, H}, {dpre, GH, nr}, T(0), ch);
-      if (db) sum_rows(db + c0, dpre + c0, TN, nb, GH);
+      if (first_x) gemm_panels<T>(D, nb, 0, T(1), {x, 1, D}, {dpre, ld, nr}, T(0), cx);  // no rows: zeros
+      if (first_h) gemm_panels<T>(H, nb, 0, T(1), {hs, 1, H}, {dpre, ld, nr}, T(0), ch);
+      if (db) sum_rows(db + c0, dpre + c0, TN, nb, ld);
     }
   });
 }
@@ -245,8 +252,8 @@ void rnn_fwd(T* hs, const T* x, const T* h0, const T* wx, const T* wh, const T* 
 template <typename T>
 void rnn_bwd(T* dx, T* dh0, T* dwx, T* dwh, T* db, const T* dhs, const T* x, const T* h0,
              const T* wx, const T* wh, const T* hs, const RnnParams& p) {
-  const i64 N = p.N, H = p.H, D = p.D, NH = N * H;
-  T* dpre = scratch<T>(checked_mul(p.T, NH), 0);  // (T, N, H)
+  const i64 N = p.N, H = p.H, D = p.D, NH = N * H, ld = dpre_ld<T>(H), Nld = N * ld;
+  T* dpre = scratch<T>(checked_mul(checked_mul(p.T, N), ld), 0);  // (T, N, H), row stride ld
   if (p.T > 0 && NH > 0) {
     const i64 wht_size = gemm_packed_b_size<T>(H, H);
     T* buf = scratch<T>(wht_size + gemm_packed_b_size<T>(H, D), 1);
@@ -259,24 +266,25 @@ void rnn_bwd(T* dx, T* dh0, T* dwx, T* dwh, T* db, const T* dhs, const T* x, con
     run_steps(seq_threads(N, H, D + H), p.T + 1, [&](int tid, int nt, i64 s) {
       const Tile tl = tile_of(tid, nt, N, H, g.mr, g.nr), tx = tile_of(tid, nt, N, D, g.mr, g.nr);
       const i64 t = p.T - 1 - s;
-      T* d = t >= 0 ? dpre + t * NH : dh0;
+      T* d = t >= 0 ? dpre + t * Nld : dh0;
+      const i64 ldd = t >= 0 ? ld : H;
       if (s > 0) {
-        const T* dn = dpre + (t + 1) * NH;
-        if (d && !tl.empty()) step_grad(d, H, dn, wht, H, g.nr, tl);
-        if (!tx.empty()) step_grad(dx + (t + 1) * N * D, D, dn, wxt, H, g.nr, tx);
+        const T* dn = dpre + (t + 1) * Nld;
+        if (d && !tl.empty()) step_grad(d, ldd, dn, ld, wht, H, g.nr, tl);
+        if (!tx.empty()) step_grad(dx + (t + 1) * N * D, D, dn, ld, wxt, H, g.nr, tx);
       } else if (!tl.empty()) {
-        for (i64 r = tl.r0; r < tl.r1; ++r) std::fill(d + r * H + tl.u0, d + r * H + tl.u1, T(0));
+        for (i64 r = tl.r0; r < tl.r1; ++r) std::fill(d + r * ld + tl.u0, d + r * ld + tl.u1, T(0));
       }
       if (t < 0 || tl.empty()) return;
       for (i64 r = tl.r0; r < tl.r1; ++r) {
         const i64 o = t * NH + r * H + tl.u0;
-        cell.tanh_bwd(dpre + o, dhs ? dhs + o : nullptr, hs + o, tl.u1 - tl.u0);
+        cell.tanh_bwd(d + r * ld + tl.u0, dhs ? dhs + o : nullptr, hs + o, tl.u1 - tl.u0);
       }
     });
   } else if (dh0) {
     std::fill(dh0, dh0 + NH, T(0));
   }
-  weight_grads(dwx, dwh, db, dpre, x, h0, hs, H, p);
+  weight_grads(dwx, dwh, db, dpre, ld, x, h0, hs, H, p);
 }
 
 // ---------------------------------------------------------------------------
@@ -317,8 +325,8 @@ template <typename T>
 void lstm_bwd(T* dx, T* dh0, T* dc0, T* dwx, T* dwh, T* db, const T* dhs, const T* dhT,
               const T* dcT, const T* x, const T* h0, const T* c0, const T* wx, const T* wh,
               const T* hs, const T* gates, const T* cs, const RnnParams& p) {
-  const i64 N = p.N, H = p.H, D = p.D, NH = N * H, GH = 4 * H;
-  T* dpre = scratch<T>(checked_mul(checked_mul(p.T, N), GH), 0);  // (T, N, 4H)
+  const i64 N = p.N, H = p.H, D = p.D, NH = N * H, GH = 4 * H, ld = dpre_ld<T>(GH);
+  T* dpre = scratch<T>(checked_mul(checked_mul(p.T, N), ld), 0);  // (T, N, 4H), row stride ld
   if (p.T > 0 && NH > 0) {
     const i64 wht_size = gemm_packed_b_size<T>(GH, H);
     T* buf = scratch<T>(wht_size + gemm_packed_b_size<T>(GH, D), 1);
@@ -334,10 +342,10 @@ void lstm_bwd(T* dx, T* dh0, T* dc0, T* dwx, T* dwh, T* db, const T* dhs, const 
       const Tile tl = tile_of(tid, nt, N, H, g.mr, g.nr), tx = tile_of(tid, nt, N, D, g.mr, g.nr);
       const i64 t = p.T - 1 - s, nu = tl.u1 - tl.u0;
       if (s > 0) {
-        const T* dn = dpre + (t + 1) * N * GH;
+        const T* dn = dpre + (t + 1) * N * ld;
         T* dht = t >= 0 ? dh : dh0;
-        if (dht && !tl.empty()) step_grad(dht, H, dn, wht, GH, g.nr, tl);
-        if (!tx.empty()) step_grad(dx + (t + 1) * N * D, D, dn, wxt, GH, g.nr, tx);
+        if (dht && !tl.empty()) step_grad(dht, H, dn, ld, wht, GH, g.nr, tl);
+        if (!tx.empty()) step_grad(dx + (t + 1) * N * D, D, dn, ld, wxt, GH, g.nr, tx);
       }
       if (tl.empty()) return;
       if (t < 0) {
@@ -357,7 +365,7 @@ void lstm_bwd(T* dx, T* dh0, T* dc0, T* dwx, T* dwh, T* db, const T* dhs, const 
       for (i64 r = tl.r0; r < tl.r1; ++r) {
         const i64 o = r * H + tl.u0, og = (t * N + r) * GH + tl.u0;
         const T* c_prev = t ? cs + step - NH + o : (c0 ? c0 + o : nullptr);
-        cell.lstm_bwd(dpre + og, dc + o, dh + o, dhs ? dhs + step + o : nullptr, gates + og,
+        cell.lstm_bwd(dpre + (t * N + r) * ld + tl.u0, dc + o, dh + o, dhs ? dhs + step + o : nullptr, gates + og,
                       cs + step + o, c_prev, H, nu);
       }
     });
@@ -365,7 +373,7 @@ void lstm_bwd(T* dx, T* dh0, T* dc0, T* dwx, T* dwh, T* db, const T* dhs, const 
     if (dh0) copy_or_zero(dh0, p.T == 0 ? dhT : nullptr, NH);
     if (dc0) copy_or_zero(dc0, p.T == 0 ? dcT : nullptr, NH);
   }
-  weight_grads(dwx, dwh, db, dpre, x, h0, hs, GH, p);
+  weight_grads(dwx, dwh, db, dpre, ld, x, h0, hs, GH, p);
 }
 
 #define FASTDL_INSTANTIATE(T)                                                                     \
