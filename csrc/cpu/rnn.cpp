@@ -127,23 +127,38 @@ i64 gate_operand_size(i64 K, int G, i64 H) {
   return checked_mul(gemm_packed_b_size<T>(K, H), G);
 }
 
+// Packs G blocks of B, each k x n (block q at b + q*step), as gemm_pack_b
+// does, block q at dst + q*gemm_packed_b_size(k, n); threads split the panels.
+template <typename T>
+void pack_blocks(i64 k, i64 n, int G, Mat<const T> b, i64 step, T* dst, int threads) {
+  const i64 nr = gemm_kernel<T>(isa_active()).nr, panels = ceil_div(n, nr);
+  const i64 size = gemm_packed_b_size<T>(k, n);
+  parallel_for(G * panels, 1, threads, [&](i64 i0, i64 i1) {
+    for (i64 i = i0; i < i1; ++i) {
+      const i64 q = i / panels, j0 = i % panels * nr;
+      gemm_pack_b<T>(k, std::min(nr, n - j0), {b.p + q * step + j0 * b.cs, b.rs, b.cs},
+                     dst + q * size + j0 * k);
+    }
+  });
+}
+
 // w (K, G*H), element (k, c) at w[k*rs + c*cs], as GateB: read in place when
 // it is used once (a single step) and its columns have unit stride, else
 // packed gate by gate into buf (gate_operand_size elements), once per call.
 template <typename T>
-GateB<T> gate_operand(const T* w, i64 K, i64 rs, i64 cs, int G, i64 H, bool once, T* buf) {
+GateB<T> gate_operand(const T* w, i64 K, i64 rs, i64 cs, int G, i64 H, bool once, T* buf,
+                      int threads) {
   const i64 nr = gemm_kernel<T>(isa_active()).nr;
   if (once && cs == 1) return {{w, rs, nr}, H};
-  const i64 size = gemm_packed_b_size<T>(K, H);
-  for (int q = 0; q < G; ++q) gemm_pack_b<T>(K, H, {w + q * H * cs, rs, cs}, buf + q * size);
-  return {{buf, nr, nr * K}, size};
+  pack_blocks<T>(K, H, G, {w, rs, cs}, H * cs, buf, threads);
+  return {{buf, nr, nr * K}, gemm_packed_b_size<T>(K, H)};
 }
 
 // w (K, GH) transposed, (GH, K), packed as B into buf (gemm_packed_b_size(GH, K) elements).
 template <typename T>
-Panels<T> pack_transposed(const T* w, i64 K, i64 rs, i64 cs, i64 GH, T* buf) {
+Panels<T> pack_transposed(const T* w, i64 K, i64 rs, i64 cs, i64 GH, T* buf, int threads) {
   const i64 nr = gemm_kernel<T>(isa_active()).nr;
-  gemm_pack_b<T>(GH, K, {w, cs, rs}, buf);
+  pack_blocks<T>(GH, K, 1, {w, cs, rs}, 0, buf, threads);
   return {buf, nr, nr * GH};
 }
 
@@ -176,6 +191,36 @@ template <typename T>
 void step_grad(T* out, i64 n, const T* dn, i64 ld, Panels<T> wt, i64 GH, i64 nr, const Tile& tl) {
   gemm_panels<T>(tl.r1 - tl.r0, tl.u1 - tl.u0, GH, T(1), {dn + tl.r0 * ld, ld, 1},
                  from_col(wt, tl.u0, nr), T(0), {out + tl.r0 * n + tl.u0, n, 1});
+}
+
+// dh0 = dpre0 @ wh^T (when dh0 is wanted) and dx0 = dpre0 @ wx^T for a
+// single step (the cells), computed transposed, dh0^T = wh @ dpre0^T: wh's
+// and wx's rows are read in place and only dpre0^T (N x GH) is packed, where
+// step_grad would need the transposed weights packed ((H + D) x GH), which
+// one step does not amortize (~3x slower for the lstm_cell N32 D128 H256
+// case). Threads split the rows of wh and wx. dpre0 (N, GH), row stride ld.
+template <typename T>
+void single_step_grads(T* dh0, T* dx0, const T* dpre0, i64 ld, const T* wh, const T* wx, i64 GH,
+                       const RnnParams& p, int threads) {
+  const GemmKernel<T>& g = gemm_kernel<T>(isa_active());
+  const i64 N = p.N, H = p.H, D = p.D, mr = g.mr;
+  T* bt = scratch<T>(gemm_packed_b_size<T>(GH, N), 1);
+  gemm_pack_b<T>(GH, N, {dpre0, 1, ld}, bt);
+  const Panels<T> b{bt, g.nr, g.nr * GH};
+  const i64 th = dh0 ? ceil_div(H, mr) : 0, tiles = th + ceil_div(D, mr);
+  parallel_for(tiles, 1, threads, [&](i64 i0, i64 i1) {
+    for (i64 i = i0; i < i1; ++i) {
+      if (i < th) {
+        const i64 r0 = i * mr;
+        gemm_panels<T>(std::min(mr, H - r0), N, GH, T(1), {wh + r0 * p.rswh, p.rswh, p.cswh}, b, T(0),
+                       {dh0 + r0, 1, H});
+      } else {
+        const i64 r0 = (i - th) * mr;
+        gemm_panels<T>(std::min(mr, D - r0), N, GH, T(1), {wx + r0 * p.rswx, p.rswx, p.cswx}, b, T(0),
+                       {dx0 + r0, 1, D});
+      }
+    }
+  });
 }
 
 // dwx = x^T @ dpre, dwh = [h0; hs[:-1]]^T @ dpre and db = column sums of
@@ -247,13 +292,14 @@ void rnn_fwd(T* hs, const T* x, const T* h0, const T* wx, const T* wh, const T* 
   const i64 N = p.N, H = p.H, D = p.D, NH = N * H;
   if (p.T == 0 || NH == 0) return;
   const bool once = p.T == 1;
+  const int threads = seq_threads(N, H, D + H);
   const i64 wx_size = gate_operand_size<T>(D, 1, H);
   T* buf = scratch<T>(wx_size + gate_operand_size<T>(H, 1, H), 1);
-  const GateB<T> wxb = gate_operand(wx, D, p.rswx, p.cswx, 1, H, once, buf);
-  const GateB<T> whb = gate_operand(wh, H, p.rswh, p.cswh, 1, H, once, buf + wx_size);
+  const GateB<T> wxb = gate_operand(wx, D, p.rswx, p.cswx, 1, H, once, buf, threads);
+  const GateB<T> whb = gate_operand(wh, H, p.rswh, p.cswh, 1, H, once, buf + wx_size, threads);
   const GemmKernel<T>& g = gemm_kernel<T>(isa_active());
   const RnnCells<T> cell = cells<T>();
-  run_steps(seq_threads(N, H, D + H), p.T, N, g.mr, [&](int tid, int nt, i64 t) {
+  run_steps(threads, p.T, N, g.mr, [&](int tid, int nt, i64 t) {
     const Tile tl = tile_of(tid, nt, N, H, g.mr, g.nr);
     if (tl.empty()) return;
     T* pre = hs + t * NH;  // holds the pre-activations until the cell makes them h[t]
@@ -269,15 +315,20 @@ void rnn_bwd(T* dx, T* dh0, T* dwx, T* dwh, T* db, const T* dhs, const T* x, con
   const i64 N = p.N, H = p.H, D = p.D, NH = N * H, ld = dpre_ld<T>(H), Nld = N * ld;
   T* dpre = scratch<T>(checked_mul(checked_mul(p.T, N), ld), 0);  // (T, N, H), row stride ld
   if (p.T > 0 && NH > 0) {
-    const i64 wht_size = gemm_packed_b_size<T>(H, H);
-    T* buf = scratch<T>(wht_size + gemm_packed_b_size<T>(H, D), 1);
-    const Panels<T> wht = pack_transposed(wh, H, p.rswh, p.cswh, H, buf);
-    const Panels<T> wxt = pack_transposed(wx, D, p.rswx, p.cswx, H, buf + wht_size);
+    const int threads = seq_threads(N, H, D + H);
+    const bool single = p.T == 1;  // products of the one step: single_step_grads
+    Panels<T> wht{}, wxt{};
+    if (!single) {
+      const i64 wht_size = gemm_packed_b_size<T>(H, H);
+      T* buf = scratch<T>(wht_size + gemm_packed_b_size<T>(H, D), 1);
+      wht = pack_transposed(wh, H, p.rswh, p.cswh, H, buf, threads);
+      wxt = pack_transposed(wx, D, p.rswx, p.cswx, H, buf + wht_size, threads);
+    }
     const GemmKernel<T>& g = gemm_kernel<T>(isa_active());
     const RnnCells<T> cell = cells<T>();
     // Step s runs the cell of t = T-1-s after the products of dpre[t+1]
     // (dh into dpre[t], or dh0 at the extra step s = T, and dx[t+1]).
-    run_steps(seq_threads(N, H, D + H), p.T + 1, N, g.mr, [&](int tid, int nt, i64 s) {
+    run_steps(threads, single ? 1 : p.T + 1, N, g.mr, [&](int tid, int nt, i64 s) {
       const Tile tl = tile_of(tid, nt, N, H, g.mr, g.nr), tx = tile_of(tid, nt, N, D, g.mr, g.nr);
       const i64 t = p.T - 1 - s;
       T* d = t >= 0 ? dpre + t * Nld : dh0;
@@ -295,6 +346,7 @@ void rnn_bwd(T* dx, T* dh0, T* dwx, T* dwh, T* db, const T* dhs, const T* x, con
         cell.tanh_bwd(d + r * ld + tl.u0, dhs ? dhs + o : nullptr, hs + o, tl.u1 - tl.u0);
       }
     });
+    if (single) single_step_grads(dh0, dx, dpre, ld, wh, wx, H, p, threads);
   } else if (dh0) {
     std::fill(dh0, dh0 + NH, T(0));
   }
@@ -310,15 +362,16 @@ void lstm_fwd(T* hs, T* c_out, T* gates, T* cs, const T* x, const T* h0, const T
   const i64 N = p.N, H = p.H, D = p.D, NH = N * H, GH = 4 * H;
   if (p.T == 0 || NH == 0) return copy_or_zero(c_out, c0, NH);
   const bool once = p.T == 1;
+  const int threads = seq_threads(N, GH, D + H);
   const i64 wx_size = gate_operand_size<T>(D, 4, H);
   T* buf = scratch<T>(wx_size + gate_operand_size<T>(H, 4, H), 1);
-  const GateB<T> wxb = gate_operand(wx, D, p.rswx, p.cswx, 4, H, once, buf);
-  const GateB<T> whb = gate_operand(wh, H, p.rswh, p.cswh, 4, H, once, buf + wx_size);
+  const GateB<T> wxb = gate_operand(wx, D, p.rswx, p.cswx, 4, H, once, buf, threads);
+  const GateB<T> whb = gate_operand(wh, H, p.rswh, p.cswh, 4, H, once, buf + wx_size, threads);
   // Inference keeps no gates: one step's pre-activations live in scratch.
   T* pre = gates ? gates : scratch<T>(checked_mul(N, GH), 0);
   const GemmKernel<T>& g = gemm_kernel<T>(isa_active());
   const RnnCells<T> cell = cells<T>();
-  run_steps(seq_threads(N, GH, D + H), p.T, N, g.mr, [&](int tid, int nt, i64 t) {
+  run_steps(threads, p.T, N, g.mr, [&](int tid, int nt, i64 t) {
     const Tile tl = tile_of(tid, nt, N, H, g.mr, g.nr);
     if (tl.empty()) return;
     T* pt = gates ? pre + t * N * GH : pre;
@@ -342,20 +395,25 @@ void lstm_bwd(T* dx, T* dh0, T* dc0, T* dwx, T* dwh, T* db, const T* dhs, const 
   const i64 N = p.N, H = p.H, D = p.D, NH = N * H, GH = 4 * H, ld = dpre_ld<T>(GH);
   T* dpre = scratch<T>(checked_mul(checked_mul(p.T, N), ld), 0);  // (T, N, 4H), row stride ld
   if (p.T > 0 && NH > 0) {
-    const i64 wht_size = gemm_packed_b_size<T>(GH, H);
-    T* buf = scratch<T>(wht_size + gemm_packed_b_size<T>(GH, D), 1);
-    const Panels<T> wht = pack_transposed(wh, H, p.rswh, p.cswh, GH, buf);
-    const Panels<T> wxt = pack_transposed(wx, D, p.rswx, p.cswx, GH, buf + wht_size);
+    const int threads = seq_threads(N, GH, D + H);
+    const bool single = p.T == 1;  // products of the one step: single_step_grads
+    Panels<T> wht{}, wxt{};
+    if (!single) {
+      const i64 wht_size = gemm_packed_b_size<T>(GH, H);
+      T* buf = scratch<T>(wht_size + gemm_packed_b_size<T>(GH, D), 1);
+      wht = pack_transposed(wh, H, p.rswh, p.cswh, GH, buf, threads);
+      wxt = pack_transposed(wx, D, p.rswx, p.cswx, GH, buf + wht_size, threads);
+    }
     const GemmKernel<T>& g = gemm_kernel<T>(isa_active());
     const RnnCells<T> cell = cells<T>();
     T* dh = scratch<T>(2 * NH, 2);  // dh, dc (N, H)
     T* dc = dh + NH;
     // Step s runs the cell of t = T-1-s after the products of dpre[t+1]
     // (dh, or dh0 at the extra step s = T, and dx[t+1]).
-    run_steps(seq_threads(N, GH, D + H), p.T + 1, N, g.mr, [&](int tid, int nt, i64 s) {
+    run_steps(threads, p.T + 1, N, g.mr, [&](int tid, int nt, i64 s) {
       const Tile tl = tile_of(tid, nt, N, H, g.mr, g.nr), tx = tile_of(tid, nt, N, D, g.mr, g.nr);
       const i64 t = p.T - 1 - s, nu = tl.u1 - tl.u0;
-      if (s > 0) {
+      if (s > 0 && !single) {
         const T* dn = dpre + (t + 1) * N * ld;
         T* dht = t >= 0 ? dh : dh0;
         if (dht && !tl.empty()) step_grad(dht, H, dn, ld, wht, GH, g.nr, tl);
@@ -379,10 +437,11 @@ void lstm_bwd(T* dx, T* dh0, T* dc0, T* dwx, T* dwh, T* db, const T* dhs, const 
       for (i64 r = tl.r0; r < tl.r1; ++r) {
         const i64 o = r * H + tl.u0, og = (t * N + r) * GH + tl.u0;
         const T* c_prev = t ? cs + step - NH + o : (c0 ? c0 + o : nullptr);
-        cell.lstm_bwd(dpre + (t * N + r) * ld + tl.u0, dc + o, dh + o, dhs ? dhs + step + o : nullptr, gates + og,
-                      cs + step + o, c_prev, H, nu);
+        cell.lstm_bwd(dpre + (t * N + r) * ld + tl.u0, dc + o, dh + o, dhs ? dhs + step + o : nullptr,
+                      gates + og, cs + step + o, c_prev, H, nu);
       }
     });
+    if (single) single_step_grads(dh0, dx, dpre, ld, wh, wx, GH, p, threads);
   } else {
     if (dh0) copy_or_zero(dh0, p.T == 0 ? dhT : nullptr, NH);
     if (dc0) copy_or_zero(dc0, p.T == 0 ? dcT : nullptr, NH);
