@@ -39,6 +39,15 @@ inline void rnn_st(typename M::T* p, typename M::reg r, i64 n) {
     M::store_n(p, r, n);
 }
 
+// The backward cells also write dpre packed as a GEMM B operand (Packed,
+// rnn.h) for the weight gradients: unit u0 + j of a gate at
+// pk + j / nr * ps + j % nr, pk that gate's pointer for unit u0 (u0 a
+// multiple of nr, and nr of W, so a chunk never straddles two panels).
+template <class M>
+inline void rnn_st_packed(typename M::T* pk, i64 ps, i64 nr, i64 j, typename M::reg r, i64 n) {
+  rnn_st<M>(pk + j / nr * ps + j % nr, r, n);
+}
+
 // h = tanh(pre + b) in place. pre (nu,), b (nu,) or null.
 template <class M>
 void tanh_cell_fwd_row(typename M::T* pre, const typename M::T* b, i64 nu) {
@@ -49,15 +58,19 @@ void tanh_cell_fwd_row(typename M::T* pre, const typename M::T* b, i64 nu) {
   });
 }
 
-// dpre = (dh + dhs) * (1 - h^2). dpre (nu,) holds dh on entry; dhs (nu,) or null; h (nu,).
+// dpre = (dh + dhs) * (1 - h^2), also to pk. dpre (nu,) holds dh on entry;
+// dhs (nu,) or null; h (nu,).
 template <class M>
-void tanh_cell_bwd_row(typename M::T* dpre, const typename M::T* dhs, const typename M::T* h, i64 nu) {
+void tanh_cell_bwd_row(typename M::T* dpre, typename M::T* pk, const typename M::T* dhs,
+                       const typename M::T* h, i64 nu, const Packed& pd) {
   using T = typename M::T;
   rnn_lanes<M>(nu, [&](i64 j, i64 n) {
     auto d = rnn_ld<M>(dpre + j, n);
     if (dhs) d = d + rnn_ld<M>(dhs + j, n);
     const auto hj = rnn_ld<M>(h + j, n);
-    rnn_st<M>(dpre + j, d * (T(1) - hj * hj), n);
+    const auto r = d * (T(1) - hj * hj);
+    rnn_st<M>(dpre + j, r, n);
+    rnn_st_packed<M>(pk, pd.ps, pd.nr, j, r, n);
   });
 }
 
@@ -83,15 +96,21 @@ void lstm_cell_fwd_row(typename M::T* pre, typename M::T* cn, typename M::T* h,
   });
 }
 
-// dpre (4H) = gradient of the pre-activations of one row, from
-// dh = dh_rec + dhs (dhs null: zero) and dc (in: from step t+1; out: for
-// step t-1). act (4H) the activated gates; c (nu,) this step's cell state;
-// cp (nu,) the previous one, or null (zero). dpre and dc alias nothing.
+// dpre (4H) = gradient of the pre-activations of one row, also to pk (gate
+// q at pk + q*pd.gate), from dh = dh_rec + dhs (dhs null: zero) and dc (in:
+// from step t+1; out: for step t-1). act (4H) the activated gates; c (nu,)
+// this step's cell state; cp (nu,) the previous one, or null (zero). dpre,
+// pk and dc alias nothing.
 template <class M>
-void lstm_cell_bwd_row(typename M::T* dpre, typename M::T* dc, const typename M::T* dh_rec,
-                       const typename M::T* dhs, const typename M::T* act, const typename M::T* c,
-                       const typename M::T* cp, i64 H, i64 nu) {
+void lstm_cell_bwd_row(typename M::T* dpre, typename M::T* pk, typename M::T* dc,
+                       const typename M::T* dh_rec, const typename M::T* dhs,
+                       const typename M::T* act, const typename M::T* c, const typename M::T* cp,
+                       i64 H, i64 nu, const Packed& pd) {
   using T = typename M::T;
+  auto st = [&](int q, i64 j, typename M::reg r, i64 n) {
+    rnn_st<M>(dpre + q * H + j, r, n);
+    rnn_st_packed<M>(pk + q * pd.gate, pd.ps, pd.nr, j, r, n);
+  };
   rnn_lanes<M>(nu, [&](i64 j, i64 n) {
     const auto i = rnn_ld<M>(act + j, n), f = rnn_ld<M>(act + H + j, n);
     const auto g = rnn_ld<M>(act + 2 * H + j, n), o = rnn_ld<M>(act + 3 * H + j, n);
@@ -99,10 +118,10 @@ void lstm_cell_bwd_row(typename M::T* dpre, typename M::T* dc, const typename M:
     auto dh = rnn_ld<M>(dh_rec + j, n);
     if (dhs) dh = dh + rnn_ld<M>(dhs + j, n);
     const auto dcj = rnn_ld<M>(dc + j, n) + dh * o * (T(1) - tc * tc);
-    rnn_st<M>(dpre + j, dcj * g * (i * (T(1) - i)), n);
-    rnn_st<M>(dpre + H + j, cp ? dcj * rnn_ld<M>(cp + j, n) * (f * (T(1) - f)) : M::set1(T(0)), n);
-    rnn_st<M>(dpre + 2 * H + j, dcj * i * (T(1) - g * g), n);
-    rnn_st<M>(dpre + 3 * H + j, dh * tc * (o * (T(1) - o)), n);
+    st(0, j, dcj * g * (i * (T(1) - i)), n);
+    st(1, j, cp ? dcj * rnn_ld<M>(cp + j, n) * (f * (T(1) - f)) : M::set1(T(0)), n);
+    st(2, j, dcj * i * (T(1) - g * g), n);
+    st(3, j, dh * tc * (o * (T(1) - o)), n);
     rnn_st<M>(dc + j, dcj * f, n);
   });
 }
