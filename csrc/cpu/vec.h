@@ -12,8 +12,8 @@
 //   T, reg, mask, W            lane type, register, comparison result, lane count
 //   set1(v)                    all lanes v
 //   load(p), store(p, r)       W lanes at p (unaligned)
-//   load_n(p, n, fill)         lanes 0..n-1 from p, the others `fill` (0 < n < W; never reads p[n..])
-//   store_n(p, r, n)           lanes 0..n-1 to p (never writes p[n..])
+//   load_n(p, n, fill)         lanes 0..n-1 from p, the others `fill` (0 < n <= W; never reads p[n..])
+//   store_n(p, r, n)           lanes 0..n-1 to p (0 < n <= W; never writes p[n..])
 //   fma(a, b, c)               a * b + c (one rounding where the ISA has FMA)
 //   max(a, b), min(a, b)       x86 semantics: b when either is NaN (so max(0, x) keeps a NaN x)
 //   abs(a), copysign(m, s)     |a|; |m| with the sign bit of s (-0 and NaN signs kept)

@@ -34,6 +34,15 @@ GPU_BACKENDS = ("cuda", "gpu-fallback")
 _ROWS = (
     ("matmul",  CPU,   F32_F64,  ("cpu", "numba")),
     ("affine",  CPU,   F32_F64,  ("cpu", "numba")),
+    ("sigmoid",     CPU, F32_F64, ("cpu", "numba")),
+    ("tanh",        CPU, F32_F64, ("cpu", "numba")),
+    ("relu",        CPU, F32_F64, ("cpu", "numba")),
+    ("leaky_relu",  CPU, F32_F64, ("cpu", "numba")),
+    ("elu",         CPU, F32_F64, ("cpu", "numba")),
+    ("gelu",        CPU, F32_F64, ("cpu", "numba")),
+    ("silu",        CPU, F32_F64, ("cpu", "numba")),
+    ("prelu",       CPU, F32_F64, ("cpu", "numba")),
+    ("maxout",      CPU, F32_F64, ("cpu", "numba")),
 )
 # fmt: on
 
