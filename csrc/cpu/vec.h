@@ -21,7 +21,8 @@
 //   mand mor mnot, any, count  mask logic; any lane set; number of lanes set
 //   select(m, a, b)            m ? a : b per lane
 //   round(a), floor(a)         to nearest even / down, as T
-//   pow2i(k)                   2^k for integer-valued k in the normal exponent range
+//   ldexp(r, n)                r * 2^n for integer-valued n, |n| <= 2 * max exponent + 25 (one
+//                              rounding: subnormal results and overflow to inf come out right)
 //   frexp(x, e)                x = m * 2^e, m in [1, 2), for finite x > 0 (subnormals too)
 //   reduce_add(r), reduce_max  across lanes, in a fixed order
 //   exp tanh sigmoid erf log log1p   elementwise math (VMath<V> in vmath_simd.h for SIMD V)
@@ -72,7 +73,7 @@ struct Scalar {
   static reg select(mask m, reg a, reg b) { return m ? a : b; }
   static reg round(reg a) { return std::nearbyint(a); }
   static reg floor(reg a) { return std::floor(a); }
-  static reg pow2i(reg k) { return std::ldexp(T(1), static_cast<int>(k)); }
+  static reg ldexp(reg r, reg n) { return std::ldexp(r, static_cast<int>(n)); }
   static reg frexp(reg x, reg& e) {
     int ei;
     const T m = std::frexp(x, &ei);  // [0.5, 1)

@@ -20,8 +20,10 @@ from .ops import matmul as _ops_matmul
 from .ops.matmul import *  # noqa: F403  (each ops module lists its public names in __all__)
 from .ops import act as _ops_act
 from .ops.act import *  # noqa: F403
+from .ops import softmax as _ops_softmax
+from .ops.softmax import *  # noqa: F403
 
-_FAMILIES = (_ops_matmul, _ops_act)
+_FAMILIES = (_ops_matmul, _ops_act, _ops_softmax)
 
 try:
     __version__ = _version("fastdl")

@@ -43,6 +43,8 @@ _ROWS = (
     ("silu",        CPU, F32_F64, ("cpu", "numba")),
     ("prelu",       CPU, F32_F64, ("cpu", "numba")),
     ("maxout",      CPU, F32_F64, ("cpu", "numba")),
+    ("softmax",     CPU, F32_F64, ("cpu", "numba")),
+    ("log_softmax", CPU, F32_F64, ("cpu", "numba")),
 )
 # fmt: on
 

@@ -11,3 +11,4 @@ One module per op family, re-exported here.
 
 from .matmul import *  # noqa: F403
 from .act import *  # noqa: F403
+from .softmax import *  # noqa: F403

@@ -10,3 +10,4 @@ installed, which the dispatcher reads as "backend unavailable".
 
 from .matmul import *  # noqa: F403
 from .act import *  # noqa: F403
+from .softmax import *  # noqa: F403
