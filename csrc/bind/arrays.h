@@ -90,5 +90,6 @@ void bind_matmul(py::module_& m);
 void bind_vmath(py::module_& m);
 void bind_act(py::module_& m);
 void bind_softmax(py::module_& m);
+void bind_loss(py::module_& m);
 
 }  // namespace fastdl::bind

@@ -8,4 +8,5 @@ PYBIND11_MODULE(_cpu, m) {
   fastdl::bind::bind_vmath(m);
   fastdl::bind::bind_act(m);
   fastdl::bind::bind_softmax(m);
+  fastdl::bind::bind_loss(m);
 }

@@ -22,8 +22,10 @@ from .ops import act as _ops_act
 from .ops.act import *  # noqa: F403
 from .ops import softmax as _ops_softmax
 from .ops.softmax import *  # noqa: F403
+from .ops import loss as _ops_loss
+from .ops.loss import *  # noqa: F403
 
-_FAMILIES = (_ops_matmul, _ops_act, _ops_softmax)
+_FAMILIES = (_ops_matmul, _ops_act, _ops_softmax, _ops_loss)
 
 try:
     __version__ = _version("fastdl")

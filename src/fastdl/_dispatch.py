@@ -45,6 +45,13 @@ _ROWS = (
     ("maxout",      CPU, F32_F64, ("cpu", "numba")),
     ("softmax",     CPU, F32_F64, ("cpu", "numba")),
     ("log_softmax", CPU, F32_F64, ("cpu", "numba")),
+    ("mse_loss",             CPU, F32_F64, ("cpu", "numba")),
+    ("l1_loss",              CPU, F32_F64, ("cpu", "numba")),
+    ("bce_loss",             CPU, F32_F64, ("cpu", "numba")),
+    ("bce_with_logits_loss", CPU, F32_F64, ("cpu", "numba")),
+    ("cross_entropy_loss",   CPU, F32_F64, ("cpu", "numba")),
+    ("hinge_loss",           CPU, F32_F64, ("cpu", "numba")),
+    ("gaussian_kl_loss",     CPU, F32_F64, ("cpu", "numba")),
 )
 # fmt: on
 

@@ -53,9 +53,9 @@ def _rand(shape, dtype, seed=0):
 
 def _all_cases():
     # One module per op family, each with a CASES list.
-    from . import cases_act, cases_matmul, cases_softmax
+    from . import cases_act, cases_loss, cases_matmul, cases_softmax
 
-    return [*cases_matmul.CASES, *cases_act.CASES, *cases_softmax.CASES]
+    return [*cases_matmul.CASES, *cases_act.CASES, *cases_softmax.CASES, *cases_loss.CASES]
 
 
 # ---------------------------------------------------------------------------

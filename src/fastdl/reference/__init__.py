@@ -12,3 +12,4 @@ One module per op family, re-exported here.
 from .matmul import *  # noqa: F403
 from .act import *  # noqa: F403
 from .softmax import *  # noqa: F403
+from .loss import *  # noqa: F403

@@ -11,3 +11,4 @@ installed, which the dispatcher reads as "backend unavailable".
 from .matmul import *  # noqa: F403
 from .act import *  # noqa: F403
 from .softmax import *  # noqa: F403
+from .loss import *  # noqa: F403
