@@ -249,3 +249,47 @@ def test_inputs_untouched_and_cache_small(rng):
     assert cache.nbytes == y.nbytes  # relu keeps only its output
     fd.relu_backward(np.ones_like(y), cache)
     np.testing.assert_array_equal(x, x0)
+
+
+@pytest.mark.parametrize("op,params", ELEMENTWISE, ids=CASE_IDS)
+def test_out_buffer_and_in_place(op, params, backend, dtype, rng):
+    x = rng.standard_normal((33, 7)).astype(dtype)
+    with fd.use_backend(backend):
+        want = getattr(fd, op)(x, **params)
+        out = np.full_like(x, np.nan)
+        assert getattr(fd, op)(x, out=out, **params) is out
+        x2 = x.copy()
+        assert getattr(fd, op)(x2, out=x2, **params) is x2
+    np.testing.assert_array_equal(out, want)
+    np.testing.assert_array_equal(x2, want)
+
+
+def test_out_buffer_prelu_maxout(backend, dtype, rng):
+    x = rng.standard_normal((4, 3, 5)).astype(dtype)
+    a = rng.standard_normal(3).astype(dtype)
+    z = rng.standard_normal((4, 12)).astype(dtype)
+    with fd.use_backend(backend):
+        want, mz = fd.prelu(x, a), fd.maxout(z, 3)
+        assert fd.prelu(x, a, out=x) is x
+        out = np.empty((4, 4), dtype)
+        assert fd.maxout(z, 3, out=out) is out
+    np.testing.assert_array_equal(x, want)
+    np.testing.assert_array_equal(out, mz)
+
+
+def test_out_buffer_checks():
+    f = np.float32
+    x = np.ones((4, 6), f)
+    with pytest.raises(ValueError, match=r"out: expected shape \(4, 6\), got \(6, 4\)"):
+        fd.relu(x, out=np.empty((6, 4), f))
+    with pytest.raises(TypeError, match="out: expected dtype float32, got float64"):
+        fd.relu(x, out=np.empty((4, 6)))
+    with pytest.raises(ValueError, match="writeable C-contiguous"):
+        fd.relu(x, out=np.empty((6, 4), f).T)
+    with pytest.raises(TypeError, match="out: expected a NumPy array"):
+        fd.relu(x, out=[0.0] * 24)
+    buf = np.ones(30, f)
+    with pytest.raises(ValueError, match="overlaps an input"):
+        fd.sigmoid(buf[:24].reshape(4, 6), out=buf[6:].reshape(4, 6))
+    with pytest.raises(ValueError, match="overlaps an input"):
+        fd.maxout(buf[:24].reshape(2, 12), 3, out=buf[:8].reshape(2, 4))

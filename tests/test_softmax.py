@@ -153,3 +153,19 @@ def test_cache_holds_only_the_output(rng):
     x = rng.standard_normal((8, 9)).astype(np.float32)
     y, cache = fd.log_softmax_forward(x)
     assert cache.nbytes == y.nbytes
+
+
+@pytest.mark.parametrize("axis", [0, -1])
+@pytest.mark.parametrize("op", OPS)
+def test_out_buffer_and_in_place(op, axis, backend, dtype, rng):
+    x = rng.standard_normal((9, 70)).astype(dtype)
+    with fd.use_backend(backend):
+        want = getattr(fd, op)(x, axis=axis)
+        out = np.full_like(x, np.nan)
+        assert getattr(fd, op)(x, axis=axis, out=out) is out
+        x2 = x.copy()
+        assert getattr(fd, op)(x2, axis=axis, out=x2) is x2
+    np.testing.assert_array_equal(out, want)
+    np.testing.assert_array_equal(x2, want)
+    with pytest.raises(ValueError, match=r"out: expected shape \(9, 70\)"):
+        getattr(fd, op)(x, out=np.empty((70, 9), dtype))

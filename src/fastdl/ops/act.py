@@ -9,7 +9,8 @@ Backend kernels (``_cpu``, ``backends.numba_cpu``); op codes as in csrc/cpu/act.
     maxout_bwd(dz, dy, z, pieces)              dy routed to the first maximum
 
 Inputs of any layout are made C-contiguous once; outputs are new C-contiguous
-arrays. The caches hold what backward reads: the output y where the
+arrays, or the caller's ``out=`` buffer for the inference entry points
+(``fd.relu(x, out=y)``; ``out=x`` works in place). The caches hold what backward reads: the output y where the
 derivative is a function of y (so no second copy of x stays alive), else x.
 The common case -- a C-contiguous float NumPy array -- takes a short path
 (these are the ops called on tiny arrays in loops).
@@ -25,7 +26,7 @@ import numpy as np
 from .._alloc import empty
 from .._cache import Cache
 from .._dispatch import backend
-from .._validate import FLOAT_DTYPES, device_of, expect_ndim, float_array, grad_output, same_dtype
+from .._validate import FLOAT_DTYPES, device_of, expect_ndim, float_array, grad_output, out_array, same_dtype
 
 __all__ = [
     "elu", "elu_backward", "elu_forward", "gelu", "gelu_backward", "gelu_forward", "leaky_relu",
@@ -57,9 +58,9 @@ def _scalar(name, v):
         raise TypeError(f"{name}: expected a real number, got {type(v).__name__}") from None
 
 
-def _act(op, code, x, alpha):
+def _act(op, code, x, alpha, out=None):
     x, device = _input(x)
-    y = empty(x.shape, x.dtype, x)
+    y = empty(x.shape, x.dtype, x) if out is None else out_array(out, x.shape, x.dtype, x)
     backend(op, device, x.dtype).act_fwd(y, x, code, alpha)
     return x, y
 
@@ -84,9 +85,9 @@ def _act_backward(dout, cache):
 # elementwise activations
 
 
-def sigmoid(x):
-    """1 / (1 + exp(-x))."""
-    return _act("sigmoid", SIGMOID, x, 0.0)[1]
+def sigmoid(x, out=None):
+    """1 / (1 + exp(-x)); into `out` when given (out=x: in place)."""
+    return _act("sigmoid", SIGMOID, x, 0.0, out)[1]
 
 
 def sigmoid_forward(x):
@@ -98,8 +99,8 @@ def sigmoid_backward(dout, cache):
     return _act_backward(dout, cache)
 
 
-def tanh(x):
-    return _act("tanh", TANH, x, 0.0)[1]
+def tanh(x, out=None):
+    return _act("tanh", TANH, x, 0.0, out)[1]
 
 
 def tanh_forward(x):
@@ -111,9 +112,9 @@ def tanh_backward(dout, cache):
     return _act_backward(dout, cache)
 
 
-def relu(x):
+def relu(x, out=None):
     """max(x, 0); NaN stays NaN."""
-    return _act("relu", RELU, x, 0.0)[1]
+    return _act("relu", RELU, x, 0.0, out)[1]
 
 
 def relu_forward(x):
@@ -125,9 +126,9 @@ def relu_backward(dout, cache):
     return _act_backward(dout, cache)
 
 
-def leaky_relu(x, alpha=0.01):
+def leaky_relu(x, alpha=0.01, out=None):
     """x if x > 0 else alpha * x."""
-    return _act("leaky_relu", LEAKY_RELU, x, _scalar("alpha", alpha))[1]
+    return _act("leaky_relu", LEAKY_RELU, x, _scalar("alpha", alpha), out)[1]
 
 
 def leaky_relu_forward(x, alpha=0.01):
@@ -138,9 +139,9 @@ def leaky_relu_backward(dout, cache):
     return _act_backward(dout, cache)
 
 
-def elu(x, alpha=1.0):
+def elu(x, alpha=1.0, out=None):
     """x if x > 0 else alpha * (exp(x) - 1)."""
-    return _act("elu", ELU, x, _scalar("alpha", alpha))[1]
+    return _act("elu", ELU, x, _scalar("alpha", alpha), out)[1]
 
 
 def elu_forward(x, alpha=1.0):
@@ -159,9 +160,9 @@ def _gelu_code(approximate):
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
-def gelu(x, approximate="none"):
+def gelu(x, approximate="none", out=None):
     """x * Phi(x); approximate='tanh': 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
-    return _act("gelu", _gelu_code(approximate), x, 0.0)[1]
+    return _act("gelu", _gelu_code(approximate), x, 0.0, out)[1]
 
 
 def gelu_forward(x, approximate="none"):
@@ -172,9 +173,9 @@ def gelu_backward(dout, cache):
     return _act_backward(dout, cache)
 
 
-def silu(x):
+def silu(x, out=None):
     """x * sigmoid(x) (swish)."""
-    return _act("silu", SILU, x, 0.0)[1]
+    return _act("silu", SILU, x, 0.0, out)[1]
 
 
 def silu_forward(x):
@@ -189,7 +190,7 @@ def silu_backward(dout, cache):
 # prelu: x (N, C, ...) with alpha (C,) on axis 1, or alpha (1,) everywhere
 
 
-def _prelu(x, alpha):
+def _prelu(x, alpha, out=None):
     x = float_array("x", x)
     alpha = float_array("alpha", alpha)
     dtype = same_dtype(x=x, alpha=alpha)
@@ -208,14 +209,14 @@ def _prelu(x, alpha):
         x3 = x.reshape(n, 1, math.prod(x.shape) // max(n, 1))
     else:
         x3 = x.reshape(x.shape[0], channels, math.prod(x.shape[2:]))
-    y = empty(x.shape, dtype, x)
+    y = empty(x.shape, dtype, x) if out is None else out_array(out, x.shape, dtype, x, alpha)
     backend("prelu", device, dtype).prelu_fwd(y.reshape(x3.shape), x3, alpha)
     return y, x, x3, alpha, device
 
 
-def prelu(x, alpha):
+def prelu(x, alpha, out=None):
     """x if x > 0 else alpha * x, alpha per channel (axis 1) or one for all."""
-    return _prelu(x, alpha)[0]
+    return _prelu(x, alpha, out)[0]
 
 
 def prelu_forward(x, alpha):
@@ -252,21 +253,22 @@ def _pieces(pieces):
     return p
 
 
-def _maxout(z, pieces):
+def _maxout(z, pieces, out=None):
     z, device = _input(z, "z")
     pieces = _pieces(pieces)
     expect_ndim("z", z, 2, " (N, pieces * M)")
     if z.shape[1] % pieces:
         raise ValueError(f"maxout: z's second dim {z.shape[1]} is not a multiple of pieces={pieces} "
                          f"(z {tuple(z.shape)})")
-    y = empty((z.shape[0], z.shape[1] // pieces), z.dtype, z)
+    shape = (z.shape[0], z.shape[1] // pieces)
+    y = empty(shape, z.dtype, z) if out is None else out_array(out, shape, z.dtype, z)
     backend("maxout", device, z.dtype).maxout_fwd(y, z, pieces)
     return y, z, pieces
 
 
-def maxout(z, pieces):
+def maxout(z, pieces, out=None):
     """z.reshape(N, pieces, M).max(1)."""
-    return _maxout(z, pieces)[0]
+    return _maxout(z, pieces, out)[0]
 
 
 def maxout_forward(z, pieces):

@@ -18,7 +18,7 @@ import numpy as np
 from .._alloc import empty
 from .._cache import Cache
 from .._dispatch import backend
-from .._validate import device_of, float_array, grad_output
+from .._validate import device_of, float_array, grad_output, out_array
 
 __all__ = ["log_softmax", "log_softmax_backward", "log_softmax_forward", "softmax", "softmax_backward",
            "softmax_forward"]
@@ -38,7 +38,7 @@ def _slab(shape, axis):
     return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
 
 
-def _softmax(op, x, axis, log):
+def _softmax(op, x, axis, log, out=None):
     x = float_array("x", x)
     device = "cpu" if type(x) is np.ndarray else device_of(x=x)
     if x.ndim == 0:
@@ -47,7 +47,7 @@ def _softmax(op, x, axis, log):
     if device == "cpu":
         x = np.ascontiguousarray(x)
     shape3 = _slab(x.shape, axis)
-    y = empty(x.shape, x.dtype, x)
+    y = empty(x.shape, x.dtype, x) if out is None else out_array(out, x.shape, x.dtype, x)
     backend(op, device, x.dtype).softmax_fwd(y.reshape(shape3), x.reshape(shape3), log)
     return y, Cache(op, {"y": y}, shape3=shape3, log=log)
 
@@ -65,9 +65,9 @@ def _softmax_backward(dout, cache):
     return (dx,)
 
 
-def softmax(x, axis=-1):
-    """exp(x - max) / sum(exp(x - max)) along `axis`."""
-    return _softmax("softmax", x, axis, False)[0]
+def softmax(x, axis=-1, out=None):
+    """exp(x - max) / sum(exp(x - max)) along `axis`; into `out` when given (out=x: in place)."""
+    return _softmax("softmax", x, axis, False, out)[0]
 
 
 def softmax_forward(x, axis=-1):
@@ -79,9 +79,9 @@ def softmax_backward(dout, cache):
     return _softmax_backward(dout, cache)
 
 
-def log_softmax(x, axis=-1):
-    """x - max - log(sum(exp(x - max))) along `axis`."""
-    return _softmax("log_softmax", x, axis, True)[0]
+def log_softmax(x, axis=-1, out=None):
+    """x - max - log(sum(exp(x - max))) along `axis`; into `out` when given."""
+    return _softmax("log_softmax", x, axis, True, out)[0]
 
 
 def log_softmax_forward(x, axis=-1):
