@@ -18,7 +18,7 @@ FASTDL_ACT_DEFINE(Scalar<float>, Scalar<double>)
 
 namespace {
 
-constexpr i64 kBlock = 64;       // thread chunks are whole 64-element (one cache line of doubles x 8) blocks
+constexpr i64 kBlock = 64;       // thread chunks are whole 64-element blocks (whole cache lines, float or double)
 constexpr i64 kGrain = 1 << 14;  // elements per thread at least: below this, one thread
 
 // The calls of one ISA, picked once per entry call.
