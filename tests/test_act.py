@@ -86,6 +86,17 @@ def test_every_isa(isa, dtype, rng):
         check_op(op, [(5, 37)], params, backend="cpu", dtype=dtype, rng=rng, gradcheck=dtype == np.float64)
     check_op("prelu", [(4, 3, 21), (3,)], backend="cpu", dtype=dtype, rng=rng)
     check_op("prelu", [(5, 19), (19,)], backend="cpu", dtype=dtype, rng=rng)
+    check_op("maxout", [(3, 3 * 37)], {"pieces": 3}, backend="cpu", dtype=dtype, rng=rng)
+    # ties go to the first piece, a NaN wins from the first NaN on (lanes 0..3 of m = 37)
+    z = np.zeros((1, 3, 37), dtype)
+    z[0, :, 0] = [1, 1, 0]
+    z[0, :, 1] = [0, np.nan, 5]
+    z[0, :, 2] = [np.nan, np.nan, 5]
+    z[0, :, 36] = [0, 2, 2]
+    y, cache = fd.maxout_forward(z.reshape(1, -1), 3)
+    (dz,) = fd.maxout_backward(np.ones((1, 37), dtype), cache)
+    assert y[0, 0] == 1 and np.isnan(y[0, 1]) and np.isnan(y[0, 2]) and y[0, 36] == 2
+    np.testing.assert_array_equal(dz.reshape(3, 37)[:, [0, 1, 2, 36]].T, [[1, 0, 0], [0, 1, 0], [1, 0, 0], [0, 1, 0]])
 
 
 PRELU_CASES = [

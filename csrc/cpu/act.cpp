@@ -1,5 +1,5 @@
 // act family entries (see act.h): ISA choice, thread split, prelu's
-// reduction and maxout; the portable (Scalar<T>) kernels are defined here.
+// reduction; the portable (Scalar<T>) kernels are defined here.
 #include "act.h"
 
 #include <omp.h>
@@ -28,19 +28,22 @@ struct ActIsa {
   void (*bwd)(T*, const T*, const T*, i64, Act, T);
   void (*prelu_fwd)(T*, const T*, const T*, i64, i64, i64, i64);
   void (*prelu_bwd)(T*, T*, const T*, const T*, const T*, i64, i64, i64, i64);
+  void (*maxout_fwd)(T*, const T*, i64, i64, i64, i64);
+  void (*maxout_bwd)(T*, const T*, const T*, i64, i64, i64, i64);
 };
 
 template <typename T>
 ActIsa<T> act_isa() {
   switch (isa_active()) {
     case Isa::avx512:
-      return {avx512::act_fwd_range<T>, avx512::act_bwd_range<T>, avx512::prelu_fwd_rows<T>,
-              avx512::prelu_bwd_rows<T>};
+      return {avx512::act_fwd_range<T>,  avx512::act_bwd_range<T>,   avx512::prelu_fwd_rows<T>,
+              avx512::prelu_bwd_rows<T>, avx512::maxout_fwd_rows<T>, avx512::maxout_bwd_rows<T>};
     case Isa::avx2:
-      return {avx2::act_fwd_range<T>, avx2::act_bwd_range<T>, avx2::prelu_fwd_rows<T>, avx2::prelu_bwd_rows<T>};
+      return {avx2::act_fwd_range<T>,  avx2::act_bwd_range<T>,   avx2::prelu_fwd_rows<T>,
+              avx2::prelu_bwd_rows<T>, avx2::maxout_fwd_rows<T>, avx2::maxout_bwd_rows<T>};
     default:
-      return {generic::act_fwd_range<T>, generic::act_bwd_range<T>, generic::prelu_fwd_rows<T>,
-              generic::prelu_bwd_rows<T>};
+      return {generic::act_fwd_range<T>,  generic::act_bwd_range<T>,   generic::prelu_fwd_rows<T>,
+              generic::prelu_bwd_rows<T>, generic::maxout_fwd_rows<T>, generic::maxout_bwd_rows<T>};
   }
 }
 
@@ -86,36 +89,14 @@ void prelu_bwd(T* dx, T* dalpha, const T* dy, const T* x, const T* alpha, i64 n,
 
 template <typename T>
 void maxout_fwd(T* y, const T* z, i64 n, i64 pieces, i64 m) {
-  parallel_for(n, ceil_div(kGrain, pieces * m + 1), [&](i64 i0, i64 i1) {
-    for (i64 i = i0; i < i1; ++i) {
-      const T* zi = z + i * pieces * m;
-      T* yi = y + i * m;
-      for (i64 k = 0; k < m; ++k) yi[k] = zi[k];
-      for (i64 p = 1; p < pieces; ++p)
-        for (i64 k = 0; k < m; ++k) {
-          const T v = zi[p * m + k];
-          if (v > yi[k] || (v != v && yi[k] == yi[k])) yi[k] = v;  // first NaN wins, as np.max
-        }
-    }
-  });
+  const auto rows = act_isa<T>().maxout_fwd;
+  parallel_for(n, ceil_div(kGrain, pieces * m + 1), [&](i64 r0, i64 r1) { rows(y, z, r0, r1, pieces, m); });
 }
 
 template <typename T>
 void maxout_bwd(T* dz, const T* dy, const T* z, i64 n, i64 pieces, i64 m) {
-  parallel_for(n, ceil_div(kGrain, pieces * m + 1), [&](i64 i0, i64 i1) {
-    for (i64 i = i0; i < i1; ++i) {
-      const T* zi = z + i * pieces * m;
-      T* di = dz + i * pieces * m;
-      for (i64 k = 0; k < m; ++k) {
-        i64 best = 0;
-        for (i64 p = 1; p < pieces; ++p) {
-          const T v = zi[p * m + k], b = zi[best * m + k];
-          if (v > b || (v != v && b == b)) best = p;
-        }
-        for (i64 p = 0; p < pieces; ++p) di[p * m + k] = p == best ? dy[i * m + k] : T(0);
-      }
-    }
-  });
+  const auto rows = act_isa<T>().maxout_bwd;
+  parallel_for(n, ceil_div(kGrain, pieces * m + 1), [&](i64 r0, i64 r1) { rows(dz, dy, z, r0, r1, pieces, m); });
 }
 
 #define FASTDL_INSTANTIATE(T)                                                              \

@@ -66,7 +66,12 @@ void maxout_bwd(T* dz, const T* dy, const T* z, i64 n, i64 pieces, i64 m);
   /* also part (rows, c) = x > 0 ? 0 : x dy summed over s (s == 1: elementwise) */            \
   template <typename T>                                                                         \
   void prelu_bwd_rows(T* dx, T* part, const T* dy, const T* x, const T* alpha, i64 r0, i64 r1, \
-                      i64 c, i64 s);
+                      i64 c, i64 s);                                                            \
+  /* rows [r0, r1) of z (rows, pieces, m) */                                                    \
+  template <typename T>                                                                         \
+  void maxout_fwd_rows(T* y, const T* z, i64 r0, i64 r1, i64 pieces, i64 m);                     \
+  template <typename T>                                                                         \
+  void maxout_bwd_rows(T* dz, const T* dy, const T* z, i64 r0, i64 r1, i64 pieces, i64 m);
 namespace generic {
 FASTDL_ACT_ISA_DECL
 }

@@ -196,6 +196,52 @@ void prelu_bwd_rows_impl(typename M::T* dx, typename M::T* part, const typename 
   }
 }
 
+// maxout over rows [r0, r1) of z (rows, pieces, m): vectors along m. A lane
+// takes piece p when z_p > best, or z_p is the first NaN (np.max / np.argmax).
+template <class M>
+typename M::mask maxout_takes(typename M::reg v, typename M::reg best) {
+  return M::mor(M::gt(v, best), M::mand(M::isnan(v), M::mnot(M::isnan(best))));
+}
+
+template <class M>
+void maxout_fwd_rows_impl(typename M::T* y, const typename M::T* z, i64 r0, i64 r1, i64 pieces, i64 m) {
+  using T = typename M::T;
+  using reg = typename M::reg;
+  for (i64 r = r0; r < r1; ++r) {
+    const T* zr = z + r * pieces * m;
+    for_vectors<M>(m, [&](i64 k, i64 w) {
+      reg best = load_w<M>(zr + k, w, T(0));
+      for (i64 p = 1; p < pieces; ++p) {
+        const reg v = load_w<M>(zr + p * m + k, w, T(0));
+        best = M::select(maxout_takes<M>(v, best), v, best);
+      }
+      store_w<M>(y + r * m + k, best, w);
+    });
+  }
+}
+
+template <class M>
+void maxout_bwd_rows_impl(typename M::T* dz, const typename M::T* dy, const typename M::T* z, i64 r0, i64 r1,
+                          i64 pieces, i64 m) {
+  using T = typename M::T;
+  using reg = typename M::reg;
+  for (i64 r = r0; r < r1; ++r) {
+    const T* zr = z + r * pieces * m;
+    T* dr = dz + r * pieces * m;
+    for_vectors<M>(m, [&](i64 k, i64 w) {
+      reg best = load_w<M>(zr + k, w, T(0)), arg = M::set1(T(0));  // piece index as T: exact below 2^24
+      for (i64 p = 1; p < pieces; ++p) {
+        const reg v = load_w<M>(zr + p * m + k, w, T(0));
+        const typename M::mask take = maxout_takes<M>(v, best);
+        best = M::select(take, v, best);
+        arg = M::select(take, M::set1(T(p)), arg);
+      }
+      const reg g = load_w<M>(dy + r * m + k, w, T(0)), zero = M::set1(T(0));
+      for (i64 p = 0; p < pieces; ++p) store_w<M>(dr + p * m + k, M::select(M::eq(arg, M::set1(T(p))), g, zero), w);
+    });
+  }
+}
+
 }  // namespace
 }  // namespace fastdl::cpu
 
@@ -221,6 +267,14 @@ void prelu_bwd_rows_impl(typename M::T* dx, typename M::T* part, const typename 
                       i64 s) {                                                                       \
     prelu_bwd_rows_impl<ActM<T>>(dx, part, dy, x, alpha, r0, r1, c, s);                              \
   }                                                                                                  \
+  template <typename T>                                                                              \
+  void maxout_fwd_rows(T* y, const T* z, i64 r0, i64 r1, i64 pieces, i64 m) {                        \
+    maxout_fwd_rows_impl<ActM<T>>(y, z, r0, r1, pieces, m);                                          \
+  }                                                                                                  \
+  template <typename T>                                                                              \
+  void maxout_bwd_rows(T* dz, const T* dy, const T* z, i64 r0, i64 r1, i64 pieces, i64 m) {           \
+    maxout_bwd_rows_impl<ActM<T>>(dz, dy, z, r0, r1, pieces, m);                                     \
+  }                                                                                                  \
   template void act_fwd_range<float>(float*, const float*, i64, Act, float);                         \
   template void act_fwd_range<double>(double*, const double*, i64, Act, double);                     \
   template void act_bwd_range<float>(float*, const float*, const float*, i64, Act, float);           \
@@ -230,4 +284,8 @@ void prelu_bwd_rows_impl(typename M::T* dx, typename M::T* part, const typename 
   template void prelu_bwd_rows<float>(float*, float*, const float*, const float*, const float*, i64,  \
                                       i64, i64, i64);                                                \
   template void prelu_bwd_rows<double>(double*, double*, const double*, const double*, const double*, \
-                                       i64, i64, i64, i64);
+                                       i64, i64, i64, i64);                                          \
+  template void maxout_fwd_rows<float>(float*, const float*, i64, i64, i64, i64);                    \
+  template void maxout_fwd_rows<double>(double*, const double*, i64, i64, i64, i64);                 \
+  template void maxout_bwd_rows<float>(float*, const float*, const float*, i64, i64, i64, i64);      \
+  template void maxout_bwd_rows<double>(double*, const double*, const double*, i64, i64, i64, i64);

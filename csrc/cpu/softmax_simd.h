@@ -13,27 +13,6 @@
 namespace fastdl::cpu {
 namespace {  // internal linkage: see Note [ISA files]
 
-// f(offset, width) over [0, n) in steps of M::W; the last step may be partial.
-template <class M, class F>
-inline void for_vectors(i64 n, const F& f) {
-  i64 j = 0;
-  for (; j + M::W <= n; j += M::W) f(j, i64{M::W});
-  if (j < n) f(j, n - j);
-}
-
-template <class M>
-inline typename M::reg load_w(const typename M::T* p, i64 w, typename M::T fill) {
-  return w == M::W ? M::load(p) : M::load_n(p, w, fill);
-}
-
-template <class M>
-inline void store_w(typename M::T* p, typename M::reg v, i64 w) {
-  if (w == M::W)
-    M::store(p, v);
-  else
-    M::store_n(p, v, w);
-}
-
 // Folds f(v) of every vector of a row into four accumulators (four
 // independent dependency chains), then combines them in a fixed order:
 // acc = op(op(a0, a1), op(a2, a3)). Padding lanes read `fill`.

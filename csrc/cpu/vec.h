@@ -112,5 +112,27 @@ inline void map2(typename V::T* y, const typename V::T* a, const typename V::T* 
   if (i < n) V::store_n(y + i, f(V::load_n(a + i, n - i, T(0)), V::load_n(b + i, n - i, T(0))), n - i);
 }
 
+// f(offset, width) over [0, n) in steps of V::W; the last step may be partial.
+template <class V, class F>
+inline void for_vectors(i64 n, const F& f) {
+  i64 j = 0;
+  for (; j + V::W <= n; j += V::W) f(j, i64{V::W});
+  if (j < n) f(j, n - j);
+}
+
+// Load / store the w lanes of one for_vectors step (full register or partial).
+template <class V>
+inline typename V::reg load_w(const typename V::T* p, i64 w, typename V::T fill) {
+  return w == V::W ? V::load(p) : V::load_n(p, w, fill);
+}
+
+template <class V>
+inline void store_w(typename V::T* p, typename V::reg v, i64 w) {
+  if (w == V::W)
+    V::store(p, v);
+  else
+    V::store_n(p, v, w);
+}
+
 }  // namespace
 }  // namespace fastdl::cpu
