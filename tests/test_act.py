@@ -163,7 +163,7 @@ def test_thread_count_does_not_change_bits(op, params, rng):
         np.testing.assert_array_equal(dx, results[0][1])
 
 
-def test_prelu_dalpha_deterministic(rng):
+def test_prelu_dalpha_deterministic(backend, rng):
     x = rng.standard_normal((64, 3, 4099)).astype(np.float32)
     g = rng.standard_normal(x.shape).astype(np.float32)
     a = rng.standard_normal(3).astype(np.float32)
@@ -172,8 +172,9 @@ def test_prelu_dalpha_deterministic(rng):
     try:
         for threads in (1, 2):
             fd.set_num_threads(threads)
-            _, cache = fd.prelu_forward(x, a)
-            out.append(fd.prelu_backward(g, cache))
+            with fd.use_backend(backend):
+                _, cache = fd.prelu_forward(x, a)
+                out.append(fd.prelu_backward(g, cache))
     finally:
         fd.set_num_threads(old)
     np.testing.assert_array_equal(out[0][0], out[1][0])

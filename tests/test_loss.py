@@ -183,13 +183,14 @@ def test_each_op_by_name(backend, dtype, rng):
 # determinism, NaN
 
 
-def _same_for_threads(fn):
+def _same_for_threads(fn, backend):
     old = fd.get_num_threads()
     out = []
     try:
         for threads in (1, 2, 3):
             fd.set_num_threads(threads)
-            out.append(fn())
+            with fd.use_backend(backend):
+                out.append(fn())
     finally:
         fd.set_num_threads(old)
     for r in out[1:]:
@@ -198,7 +199,7 @@ def _same_for_threads(fn):
 
 
 @pytest.mark.parametrize("op", ["mse_loss", "l1_loss", "bce_loss", "bce_with_logits_loss", "gaussian_kl_loss"])
-def test_pointwise_thread_count_does_not_change_bits(op, rng):
+def test_pointwise_thread_count_does_not_change_bits(op, backend, rng):
     a = rng.uniform(0.01, 0.99, 1_000_003).astype(np.float32)
     b = rng.uniform(0, 1, a.shape).astype(np.float32)
 
@@ -206,11 +207,11 @@ def test_pointwise_thread_count_does_not_change_bits(op, rng):
         loss, cache = getattr(fd, op + "_forward")(a, b)
         return (loss, *getattr(fd, op + "_backward")(0.5, cache))
 
-    _same_for_threads(run)
+    _same_for_threads(run, backend)
 
 
 @pytest.mark.parametrize("shape", [(4096, 1000), (16, 8, 70, 30)], ids=str)
-def test_cross_entropy_thread_count_does_not_change_bits(shape, rng):
+def test_cross_entropy_thread_count_does_not_change_bits(shape, backend, rng):
     x = rng.standard_normal(shape).astype(np.float32)
     lab = _labels(rng, (shape[0],) + shape[2:], shape[1], ignore_frac=0.1)
 
@@ -218,7 +219,7 @@ def test_cross_entropy_thread_count_does_not_change_bits(shape, rng):
         loss, cache = fd.cross_entropy_loss_forward(x, lab)
         return (loss, fd.cross_entropy_loss_backward(1.0, cache)[0])
 
-    _same_for_threads(run)
+    _same_for_threads(run, backend)
 
 
 def test_nan_in_nan_out(backend, dtype):

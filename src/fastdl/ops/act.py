@@ -60,7 +60,10 @@ def _scalar(name, v):
 
 def _act(op, code, x, alpha, out=None):
     x, device = _input(x)
-    y = empty(x.shape, x.dtype, x) if out is None else out_array(out, x.shape, x.dtype, x)
+    if out is None:
+        y = empty(x.shape, x.dtype, None if device == "cpu" else x)  # (skips a failing attribute probe)
+    else:
+        y = out_array(out, x.shape, x.dtype, x)
     backend(op, device, x.dtype).act_fwd(y, x, code, alpha)
     return x, y
 
