@@ -158,3 +158,11 @@ register(OpInfo(
         ErrorInput((np.ones((2, 4, 8), F), np.ones((2, 5, 8)), np.ones((2, 5, 3), F)), {}, TypeError, "mixed float dtypes|float64"),
     ],
 ))
+
+
+# ---------------------------------------------------------------------------
+# act, softmax, loss families (entries in opinfo_pointwise.py)
+
+from opinfo_pointwise import register_pointwise  # noqa: E402
+
+register_pointwise(register, OpInfo, ErrorInput)

@@ -89,5 +89,9 @@ void bind_core(py::module_& m);
 void bind_matmul(py::module_& m);
 void bind_rnn(py::module_& m);
 void bind_attention(py::module_& m);
+void bind_vmath(py::module_& m);
+void bind_act(py::module_& m);
+void bind_softmax(py::module_& m);
+void bind_loss(py::module_& m);
 
 }  // namespace fastdl::bind

@@ -7,4 +7,8 @@ PYBIND11_MODULE(_cpu, m) {
   fastdl::bind::bind_matmul(m);
   fastdl::bind::bind_rnn(m);
   fastdl::bind::bind_attention(m);
+  fastdl::bind::bind_vmath(m);
+  fastdl::bind::bind_act(m);
+  fastdl::bind::bind_softmax(m);
+  fastdl::bind::bind_loss(m);
 }

@@ -17,13 +17,19 @@ from . import _dispatch
 from ._dispatch import use_backend
 from .gradcheck import gradcheck
 from .ops import matmul as _ops_matmul
-from .ops.matmul import *  # noqa: F403  (each ops module lists its public names in __all__)
-from .ops import rnn as _ops_rnn
-from .ops.rnn import *  # noqa: F403
+from .ops.matmul import *  # noqa: F403
+from .ops import act as _ops_act
+from .ops.act import *  # noqa: F403
 from .ops import attention as _ops_attention
 from .ops.attention import *  # noqa: F403
+from .ops import loss as _ops_loss
+from .ops.loss import *  # noqa: F403
+from .ops import rnn as _ops_rnn
+from .ops.rnn import *  # noqa: F403
+from .ops import softmax as _ops_softmax
+from .ops.softmax import *  # noqa: F403
 
-_FAMILIES = (_ops_matmul, _ops_rnn, _ops_attention)
+_FAMILIES = (_ops_matmul, _ops_act, _ops_attention, _ops_loss, _ops_rnn, _ops_softmax)
 
 try:
     __version__ = _version("fastdl")

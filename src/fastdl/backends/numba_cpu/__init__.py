@@ -8,6 +8,9 @@ depend on the thread count. Importing raises ImportError when Numba is not
 installed, which the dispatcher reads as "backend unavailable".
 """
 
+from .act import *  # noqa: F403
 from .attention import *  # noqa: F403
+from .loss import *  # noqa: F403
 from .matmul import *  # noqa: F403
 from .rnn import *  # noqa: F403
+from .softmax import *  # noqa: F403

@@ -1,0 +1,19 @@
+// vmath.h on AVX-512: the polynomial approximations of vmath_simd.h
+// (error bounds stated there) on vec_avx512.h registers.
+#include "vec_avx512.h"
+#include "vmath_simd.h"
+
+namespace fastdl::cpu::avx512 {
+
+template <typename T>
+void vmath(Vfn f, T* y, const T* x, i64 n) {
+  if constexpr (sizeof(T) == 4)
+    vmath_apply<VMath<F32>>(f, y, x, n);
+  else
+    vmath_apply<VMath<F64>>(f, y, x, n);
+}
+
+template void vmath<float>(Vfn, float*, const float*, i64);
+template void vmath<double>(Vfn, double*, const double*, i64);
+
+}  // namespace fastdl::cpu::avx512
