@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
 from . import _dispatch
+from ._alloc import memory_pool_info, set_memory_pool_limit
 from ._dispatch import use_backend
 from .gradcheck import gradcheck
 from .ops import matmul as _ops_matmul
@@ -89,6 +90,8 @@ __all__ = [
     "backend_info",
     "get_num_threads",
     "gradcheck",
+    "memory_pool_info",
+    "set_memory_pool_limit",
     "set_num_threads",
     "use_backend",
     *(name for family in _FAMILIES for name in family.__all__),
