@@ -34,6 +34,10 @@ GPU_BACKENDS = ("cuda", "gpu-fallback")
 _ROWS = (
     ("matmul",  CPU,   F32_F64,  ("cpu", "numba")),
     ("affine",  CPU,   F32_F64,  ("cpu", "numba")),
+    ("batch_norm",    CPU, F32_F64, ("cpu", "numba")),
+    ("layer_norm",    CPU, F32_F64, ("cpu", "numba")),
+    ("group_norm",    CPU, F32_F64, ("cpu", "numba")),
+    ("instance_norm", CPU, F32_F64, ("cpu", "numba")),
 )
 # fmt: on
 

@@ -10,3 +10,4 @@ One module per op family, re-exported here.
 """
 
 from .matmul import *  # noqa: F403
+from .norm import *  # noqa: F403
