@@ -117,8 +117,9 @@ LN_CASES = [
 @pytest.mark.parametrize("shape,k", LN_CASES, ids=str)
 def test_layer_norm(shape, k, backend, dtype, rng):
     p = shape[len(shape) - k:]
+    # (1, 1): dx is identically 0, where gradcheck's relative measure only sees FMA rounding noise
     check_op("layer_norm", [shape, p, p], {"normalized_ndim": k}, backend=backend, dtype=dtype, rng=rng,
-             gradcheck=np.prod(shape) < 3000)
+             gradcheck=np.prod(shape) < 3000 and np.prod(p) > 1)
 
 
 def test_layer_norm_no_affine_and_layouts(backend, dtype, rng):
@@ -136,7 +137,7 @@ GN_CASES = [
     ((2, 6, 4, 5), 3),
     ((2, 6, 4, 5), 1),           # one group: layer norm over (C, H, W) with per-channel gamma
     ((2, 6, 4, 5), 6),           # one channel per group: instance norm
-    ((3, 8), 4),                 # no spatial dims
+    ((3, 8), 2),                 # no spatial dims (groups of 2 would be ill-conditioned: dx ~ 0)
     ((1, 4, 3), 2),              # batch 1
     ((70, 4, 3), 2),             # 140 rows: several rows per backward block
     ((2, 4, 33, 40), 2),         # 2640 elements per channel: flushes inside a channel

@@ -63,4 +63,27 @@ template <typename T>
 void batch_norm_bwd(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* mean,
                     const T* rstd, const T* gamma, const BatchNormParams& p);
 
+// Kernel variants: the same bodies (norm_kernels.h) compiled per ISA in
+// norm.cpp (generic), norm_avx2.cpp and norm_avx512.cpp; the functions above
+// pick one per call with isa_active().
+template <typename T>
+struct NormKernels {
+  decltype(&row_norm_fwd<T>) row_fwd;
+  decltype(&row_norm_bwd<T>) row_bwd;
+  decltype(&batch_norm_fwd<T>) bn_fwd;
+  decltype(&batch_norm_bwd<T>) bn_bwd;
+};
+namespace generic {
+template <typename T>
+NormKernels<T> norm_kernels();
+}
+namespace avx2 {
+template <typename T>
+NormKernels<T> norm_kernels();
+}
+namespace avx512 {
+template <typename T>
+NormKernels<T> norm_kernels();
+}
+
 }  // namespace fastdl::cpu
