@@ -88,5 +88,6 @@ inline void expect_ndim(const py::array& a, const char* name, py::ssize_t ndim) 
 void bind_core(py::module_& m);
 void bind_matmul(py::module_& m);
 void bind_norm(py::module_& m);
+void bind_optim(py::module_& m);
 
 }  // namespace fastdl::bind

@@ -20,8 +20,10 @@ from .ops import matmul as _ops_matmul
 from .ops.matmul import *  # noqa: F403  (each ops module lists its public names in __all__)
 from .ops import norm as _ops_norm
 from .ops.norm import *  # noqa: F403
+from .ops import optim as _ops_optim
+from .ops.optim import *  # noqa: F403
 
-_FAMILIES = (_ops_matmul, _ops_norm)
+_FAMILIES = (_ops_matmul, _ops_norm, _ops_optim)
 
 try:
     __version__ = _version("fastdl")

@@ -38,6 +38,10 @@ _ROWS = (
     ("layer_norm",    CPU, F32_F64, ("cpu", "numba")),
     ("group_norm",    CPU, F32_F64, ("cpu", "numba")),
     ("instance_norm", CPU, F32_F64, ("cpu", "numba")),
+    ("sgd_step",       CPU, F32_F64, ("cpu", "numba")),
+    ("rmsprop_step",   CPU, F32_F64, ("cpu", "numba")),
+    ("adam_step",      CPU, F32_F64, ("cpu", "numba")),
+    ("clip_grad_norm", CPU, F32_F64, ("cpu", "numba")),
 )
 # fmt: on
 
