@@ -22,8 +22,10 @@ from .ops import norm as _ops_norm
 from .ops.norm import *  # noqa: F403
 from .ops import optim as _ops_optim
 from .ops.optim import *  # noqa: F403
+from .ops import dropout as _ops_dropout
+from .ops.dropout import *  # noqa: F403
 
-_FAMILIES = (_ops_matmul, _ops_norm, _ops_optim)
+_FAMILIES = (_ops_matmul, _ops_norm, _ops_optim, _ops_dropout)
 
 try:
     __version__ = _version("fastdl")

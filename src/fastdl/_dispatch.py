@@ -42,6 +42,7 @@ _ROWS = (
     ("rmsprop_step",   CPU, F32_F64, ("cpu", "numba")),
     ("adam_step",      CPU, F32_F64, ("cpu", "numba")),
     ("clip_grad_norm", CPU, F32_F64, ("cpu", "numba")),
+    ("dropout",        CPU, F32_F64, ("cpu", "numba")),
 )
 # fmt: on
 

@@ -12,3 +12,4 @@ One module per op family, re-exported here.
 from .matmul import *  # noqa: F403
 from .norm import *  # noqa: F403
 from .optim import *  # noqa: F403
+from .dropout import *  # noqa: F403

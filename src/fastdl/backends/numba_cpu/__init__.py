@@ -11,3 +11,4 @@ installed, which the dispatcher reads as "backend unavailable".
 from .matmul import *  # noqa: F403
 from .norm import *  # noqa: F403
 from .optim import *  # noqa: F403
+from .dropout import *  # noqa: F403
