@@ -90,5 +90,6 @@ void bind_matmul(py::module_& m);
 void bind_norm(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_dropout(py::module_& m);
+void bind_embed(py::module_& m);
 
 }  // namespace fastdl::bind

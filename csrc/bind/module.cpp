@@ -8,4 +8,5 @@ PYBIND11_MODULE(_cpu, m) {
   fastdl::bind::bind_norm(m);
   fastdl::bind::bind_optim(m);
   fastdl::bind::bind_dropout(m);
+  fastdl::bind::bind_embed(m);
 }

@@ -24,8 +24,10 @@ from .ops import optim as _ops_optim
 from .ops.optim import *  # noqa: F403
 from .ops import dropout as _ops_dropout
 from .ops.dropout import *  # noqa: F403
+from .ops import embed as _ops_embed
+from .ops.embed import *  # noqa: F403
 
-_FAMILIES = (_ops_matmul, _ops_norm, _ops_optim, _ops_dropout)
+_FAMILIES = (_ops_matmul, _ops_norm, _ops_optim, _ops_dropout, _ops_embed)
 
 try:
     __version__ = _version("fastdl")

@@ -43,6 +43,8 @@ _ROWS = (
     ("adam_step",      CPU, F32_F64, ("cpu", "numba")),
     ("clip_grad_norm", CPU, F32_F64, ("cpu", "numba")),
     ("dropout",        CPU, F32_F64, ("cpu", "numba")),
+    ("embedding",           CPU, F32_F64, ("cpu", "numba")),
+    ("positional_encoding", CPU, F32_F64, ("cpu", "numba")),
 )
 # fmt: on
 

@@ -53,9 +53,9 @@ def _rand(shape, dtype, seed=0):
 
 def _all_cases():
     # One module per op family, each with a CASES list.
-    from . import cases_dropout, cases_matmul, cases_norm, cases_optim
+    from . import cases_dropout, cases_embed, cases_matmul, cases_norm, cases_optim
 
-    return [*cases_matmul.CASES, *cases_norm.CASES, *cases_optim.CASES, *cases_dropout.CASES]
+    return [*cases_matmul.CASES, *cases_norm.CASES, *cases_optim.CASES, *cases_dropout.CASES, *cases_embed.CASES]
 
 
 # ---------------------------------------------------------------------------

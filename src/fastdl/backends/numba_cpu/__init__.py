@@ -12,3 +12,4 @@ from .matmul import *  # noqa: F403
 from .norm import *  # noqa: F403
 from .optim import *  # noqa: F403
 from .dropout import *  # noqa: F403
+from .embed import *  # noqa: F403
