@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
 from . import _dispatch
+from . import init
 from ._dispatch import use_backend
 from .gradcheck import gradcheck
 from .ops import matmul as _ops_matmul
