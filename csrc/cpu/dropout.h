@@ -19,4 +19,20 @@ namespace fastdl::cpu {
 template <typename T>
 void dropout_apply(T* out, const T* in, i64 n, std::uint64_t seed, std::uint32_t threshold, T scale);
 
+// Kernel variants: the same body (dropout_kernels.h) compiled per ISA in
+// dropout.cpp (generic), dropout_avx2.cpp and dropout_avx512.cpp; dropout_apply
+// picks one per call with isa_active().
+namespace generic {
+template <typename T>
+void dropout_apply(T* out, const T* in, i64 n, std::uint64_t seed, std::uint32_t threshold, T scale);
+}
+namespace avx2 {
+template <typename T>
+void dropout_apply(T* out, const T* in, i64 n, std::uint64_t seed, std::uint32_t threshold, T scale);
+}
+namespace avx512 {
+template <typename T>
+void dropout_apply(T* out, const T* in, i64 n, std::uint64_t seed, std::uint32_t threshold, T scale);
+}
+
 }  // namespace fastdl::cpu
