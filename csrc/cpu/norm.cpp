@@ -14,7 +14,7 @@ namespace fastdl::cpu {
 
 namespace generic {
 namespace {
-constexpr int kLanes = 16;  // 4 SSE2 registers of float
+constexpr int kLaneBytes = 64;  // 4 SSE2 registers of partial sums
 #include "norm_kernels.h"
 }  // namespace
 

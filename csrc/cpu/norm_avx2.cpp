@@ -10,7 +10,7 @@
 
 namespace fastdl::cpu::avx2 {
 namespace {
-constexpr int kLanes = 32;  // 4 AVX2 registers of float
+constexpr int kLaneBytes = 128;  // 4 AVX2 registers of partial sums
 #include "norm_kernels.h"
 }  // namespace
 

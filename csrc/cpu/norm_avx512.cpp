@@ -10,7 +10,7 @@
 
 namespace fastdl::cpu::avx512 {
 namespace {
-constexpr int kLanes = 64;  // 4 AVX-512 registers of float
+constexpr int kLaneBytes = 256;  // 4 AVX-512 registers of partial sums
 #include "norm_kernels.h"
 }  // namespace
 

@@ -1,15 +1,15 @@
 // The norm kernel bodies (contract: norm.h), written once and compiled once
 // per ISA: norm.cpp (generic), norm_avx2.cpp and norm_avx512.cpp include this
 // file inside their own anonymous namespace (Note [ISA files] in core/isa.h)
-// after defining kLanes, the number of interleaved partial sums: four vector
-// registers' worth (16 floats for SSE2, 32 for AVX2, 64 for AVX-512), so that
+// after defining kLaneBytes, the size of the interleaved partial sums: four
+// vector registers (64 bytes for SSE2, 128 for AVX2, 256 for AVX-512), so that
 // four independent add chains hide the add latency. The compiler vectorises
 // the lane loops with the file's flags; no intrinsics.
 //
-// Sums: Summer keeps kLanes partial sums in T and, every kFlush elements,
+// Sums: Summer keeps kLaneBytes / sizeof(T) partial sums in T and, every kFlush elements,
 // folds them pairwise into one value that joins a double total, so float32
 // statistics of long rows keep double-like accuracy. The order of every sum
-// depends only on the shape and kLanes: results are bit-identical for any
+// depends only on the shape and the lane count: results are bit-identical for any
 // thread count, and differ between ISAs only by rounding.
 //
 // Row norms: threads split rows in the forward pass. The backward pass also
@@ -27,6 +27,8 @@ constexpr i64 kChannelBlock = 64;    // channels per task in batch_norm on (N, D
 // K running sums of f over calls to add(); see the file comment for the order.
 template <typename T, int K>
 class Summer {
+  static constexpr int kLanes = kLaneBytes / int(sizeof(T));
+
  public:
   // f(i, v) sets v[0..K) for element i of [0, n).
   template <typename F>
