@@ -91,6 +91,19 @@ def test_batch_norm_running_stats_strided_view(backend, rng):
     assert (buf_m[1::2] == 0).all() and (buf_v[1::2] == 1).all()
 
 
+@pytest.mark.parametrize("outlier", [0.0, 1e4])
+def test_batch_norm_features_far_from_the_first_row(outlier, backend, rng):
+    # (N, D) statistics: one pass shifted by the first row, with an exact second
+    # pass when the first row is far from the mean; float64 stays within 1e-12.
+    x = 5 + rng.standard_normal((40000, 9))  # (mean - K)^2 / var ~ N: shifted sums alone would miss 1e-12
+    x[0] += outlier
+    x[:, 3] = 7.0  # a constant feature: var = 0
+    with fd.use_backend(backend):
+        y = fd.batch_norm(x, None, None, None, None)
+    ref, _ = reference.batch_norm_forward(x, None, None, None, None)
+    assert rel_err(y, ref) <= 1e-12
+
+
 def test_batch_norm_empty_batch_keeps_running_stats(backend, dtype):
     rm, rv = np.zeros(3, dtype), np.ones(3, dtype)
     with fd.use_backend(backend):

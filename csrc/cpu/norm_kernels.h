@@ -22,7 +22,7 @@
 constexpr i64 kFlush = 1024;         // elements per T partial before it joins the double total
 constexpr i64 kGrain = 1 << 15;      // elements a thread should at least get
 constexpr i64 kBlocks = 64;          // row blocks of the row-norm backward reduction
-constexpr i64 kChannelBlock = 64;    // channels per task in batch_norm on (N, D) inputs
+constexpr i64 kChannelBlock = 2048;  // most channels per task in batch_norm on (N, D) inputs
 
 // K running sums of f over calls to add(); see the file comment for the order.
 template <typename T, int K>
@@ -237,6 +237,15 @@ void bn_finish(T* mean, T* rstd, T* running_mean, T* running_var, i64 j, T m, do
   }
 }
 
+// Channels per task of batch_norm on (N, D) inputs: wide rows stream best, so
+// the channels are split evenly over the threads (at most kChannelBlock per
+// task, whose accumulators stay in L1). Each channel still sums its column in
+// row order, so the split does not change any result.
+inline i64 bn_block_width(i64 n, i64 C) {
+  const i64 tasks = std::max<i64>(1, std::min<i64>(num_threads(), ceil_div(n * C, kGrain)));
+  return std::max<i64>(1, std::min(kChannelBlock, round_up(ceil_div(C, tasks), 16)));
+}
+
 // y (n,) = (x - m) * a + b over n contiguous elements.
 template <typename T>
 void scale_shift(T* __restrict y, const T* __restrict x, T m, T a, T b, i64 n) {
@@ -277,24 +286,48 @@ void batch_norm_fwd_impl(T* y, T* mean, T* rstd, T* running_mean, T* running_var
     });
     return;
   }
-  // (N, D): blocks of channels, rows of the block read contiguously.
-  const i64 nblocks = ceil_div(C, kChannelBlock);
-  parallel_for(nblocks, grain_for(kChannelBlock * n), [&](i64 b0, i64 b1) {
+  // (N, D): blocks of channels, rows of the block read contiguously. The
+  // statistics take one pass of sums shifted by the first row (K = x[0, j]):
+  // sum(x - K) and sum((x - K)^2), each channel in row order, in double. K is
+  // a sample, so usually |mean - K| is of the order of the spread and
+  // var = E[(x - K)^2] - (mean - K)^2 loses nothing worth mentioning; when
+  // some channel's (mean - K)^2 exceeds 1000 var (an outlying first row),
+  // the block recomputes sum((x - mean)^2) in a second pass.
+  const i64 width = bn_block_width(n, C), nblocks = ceil_div(C, width);
+  parallel_for(nblocks, 1, [&](i64 b0, i64 b1) {
     for (i64 b = b0; b < b1; ++b) {
-      const i64 j0 = b * kChannelBlock, w = std::min(kChannelBlock, C - j0);
-      if (p.training) {
-        double acc[kChannelBlock] = {};
-        for (i64 i = 0; i < n; ++i)
-          for (i64 k = 0; k < w; ++k) acc[k] += double(x[i * C + j0 + k]);
-        T m[kChannelBlock];
-        for (i64 k = 0; k < w; ++k) m[k] = T(acc[k] / double(count)), acc[k] = 0;
-        for (i64 i = 0; i < n; ++i)
+      const i64 j0 = b * width, w = std::min(width, C - j0);
+      if (p.training && n > 0) {
+        double s1[kChannelBlock] = {}, s2[kChannelBlock] = {}, shift[kChannelBlock];
+        for (i64 k = 0; k < w; ++k) shift[k] = double(x[j0 + k]);
+        for (i64 i = 0; i < n; ++i) {
+          const T* xi = x + i * C + j0;
           for (i64 k = 0; k < w; ++k) {
-            const T d = x[i * C + j0 + k] - m[k];
-            acc[k] += double(d * d);
+            const double d = double(xi[k]) - shift[k];
+            s1[k] += d, s2[k] += d * d;
           }
+        }
+        bool exact = false;
+        for (i64 k = 0; k < w; ++k) {
+          const double dm = s1[k] / double(count), var = s2[k] / double(count) - dm * dm;
+          exact |= !(dm * dm <= 1e3 * var);
+          shift[k] += dm, s2[k] = var;  // shift: the mean from here on
+        }
+        if (exact) {
+          for (i64 k = 0; k < w; ++k) s2[k] = 0;
+          for (i64 i = 0; i < n; ++i) {
+            const T* xi = x + i * C + j0;
+            for (i64 k = 0; k < w; ++k) {
+              const double d = double(xi[k]) - shift[k];
+              s2[k] += d * d;
+            }
+          }
+          for (i64 k = 0; k < w; ++k) s2[k] /= double(count);
+        }
         for (i64 k = 0; k < w; ++k)
-          bn_finish(mean, rstd, running_mean, running_var, j0 + k, m[k], acc[k] / double(count), p);
+          bn_finish(mean, rstd, running_mean, running_var, j0 + k, T(shift[k]), std::max(s2[k], 0.0), p);
+      } else if (p.training) {  // empty batch: NaN statistics, running stats untouched
+        for (i64 k = 0; k < w; ++k) bn_finish(mean, rstd, running_mean, running_var, j0 + k, T(NAN), double(NAN), p);
       } else {
         for (i64 k = 0; k < w; ++k) {
           mean[j0 + k] = running_mean[j0 + k];
@@ -338,10 +371,10 @@ void batch_norm_bwd_impl(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, co
     });
     return;
   }
-  const i64 nblocks = ceil_div(C, kChannelBlock);
-  parallel_for(nblocks, grain_for(kChannelBlock * n), [&](i64 b0, i64 b1) {
+  const i64 width = bn_block_width(n, C), nblocks = ceil_div(C, width);
+  parallel_for(nblocks, 1, [&](i64 b0, i64 b1) {
     for (i64 b = b0; b < b1; ++b) {
-      const i64 j0 = b * kChannelBlock, w = std::min(kChannelBlock, C - j0);
+      const i64 j0 = b * width, w = std::min(width, C - j0);
       const T *m = mean + j0, *rs = rstd + j0;
       double sdy[kChannelBlock] = {}, sdyx[kChannelBlock] = {};
       for (i64 i = 0; i < n; ++i)
