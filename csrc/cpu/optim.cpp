@@ -30,7 +30,7 @@ namespace {
 template <typename T>
 OptimKernels<T> kernels() {
   switch (isa_active()) {
-    case Isa::avx512: return avx512::optim_kernels<T>();
+    case Isa::avx512:  // the AVX2 variant: see optim.h
     case Isa::avx2: return avx2::optim_kernels<T>();
     default: return generic::optim_kernels<T>();
   }

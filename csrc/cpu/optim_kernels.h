@@ -1,5 +1,5 @@
 // The optim kernel bodies (contract: optim.h), written once and compiled once
-// per ISA: optim.cpp (generic), optim_avx2.cpp and optim_avx512.cpp include this
+// per ISA: optim.cpp (generic) and optim_avx2.cpp include this
 // file inside their own anonymous namespace (Note [ISA files] in core/isa.h).
 // The files are compiled with -fno-math-errno so that std::sqrt needs no
 // error branch and the loops vectorise; no intrinsics.
