@@ -246,6 +246,28 @@ inline i64 bn_block_width(i64 n, i64 C) {
   return std::max<i64>(1, std::min(kChannelBlock, round_up(ceil_div(C, tasks), 16)));
 }
 
+// s1, s2 (w,) = sums over the n rows of d = x[i, k] - shift[k] and d^2, for the
+// w channels at x (row stride C): in double, per chunk of kRowChunk rows, the
+// chunks added in order (a two-level sum: its error grows like sqrt of the
+// chunk and chunk counts, not of n).
+template <typename T>
+void bn_shifted_sums(double* s1, double* s2, const T* x, const double* shift, i64 n, i64 C, i64 w) {
+  constexpr i64 kRowChunk = 256;
+  double c1[kChannelBlock], c2[kChannelBlock];
+  for (i64 k = 0; k < w; ++k) s1[k] = 0, s2[k] = 0;
+  for (i64 i0 = 0; i0 < n; i0 += kRowChunk) {
+    for (i64 k = 0; k < w; ++k) c1[k] = 0, c2[k] = 0;
+    for (i64 i = i0; i < std::min(n, i0 + kRowChunk); ++i) {
+      const T* __restrict xi = x + i * C;
+      for (i64 k = 0; k < w; ++k) {
+        const double d = double(xi[k]) - shift[k];
+        c1[k] += d, c2[k] += d * d;
+      }
+    }
+    for (i64 k = 0; k < w; ++k) s1[k] += c1[k], s2[k] += c2[k];
+  }
+}
+
 // y (n,) = (x - m) * a + b over n contiguous elements.
 template <typename T>
 void scale_shift(T* __restrict y, const T* __restrict x, T m, T a, T b, i64 n) {
@@ -288,44 +310,34 @@ void batch_norm_fwd_impl(T* y, T* mean, T* rstd, T* running_mean, T* running_var
   }
   // (N, D): blocks of channels, rows of the block read contiguously. The
   // statistics take one pass of sums shifted by the first row (K = x[0, j]):
-  // sum(x - K) and sum((x - K)^2), each channel in row order, in double. K is
-  // a sample, so usually |mean - K| is of the order of the spread and
-  // var = E[(x - K)^2] - (mean - K)^2 loses nothing worth mentioning; when
-  // some channel's (mean - K)^2 exceeds 1000 var (an outlying first row),
-  // the block recomputes sum((x - mean)^2) in a second pass.
+  // sum(x - K) and sum((x - K)^2), each channel in row order, in double
+  // (bn_shifted_sums). K is a sample, so usually |mean - K| is of the order
+  // of the spread and var = E[(x - K)^2] - (mean - K)^2 loses nothing worth
+  // mentioning; when some channel's (mean - K)^2 exceeds 100 var (an
+  // outlying first row), the block sums again shifted by that mean: the
+  // corrected two-pass algorithm, accurate to rounding.
   const i64 width = bn_block_width(n, C), nblocks = ceil_div(C, width);
   parallel_for(nblocks, 1, [&](i64 b0, i64 b1) {
     for (i64 b = b0; b < b1; ++b) {
       const i64 j0 = b * width, w = std::min(width, C - j0);
       if (p.training && n > 0) {
-        double s1[kChannelBlock] = {}, s2[kChannelBlock] = {}, shift[kChannelBlock];
+        double shift[kChannelBlock], s1[kChannelBlock], s2[kChannelBlock];
         for (i64 k = 0; k < w; ++k) shift[k] = double(x[j0 + k]);
-        for (i64 i = 0; i < n; ++i) {
-          const T* xi = x + i * C + j0;
-          for (i64 k = 0; k < w; ++k) {
-            const double d = double(xi[k]) - shift[k];
-            s1[k] += d, s2[k] += d * d;
-          }
-        }
-        bool exact = false;
+        bn_shifted_sums(s1, s2, x + j0, shift, n, C, w);
+        bool again = false;
         for (i64 k = 0; k < w; ++k) {
-          const double dm = s1[k] / double(count), var = s2[k] / double(count) - dm * dm;
-          exact |= !(dm * dm <= 1e3 * var);
-          shift[k] += dm, s2[k] = var;  // shift: the mean from here on
+          const double dm = s1[k] / double(count);
+          again |= !(dm * dm <= 100 * (s2[k] / double(count) - dm * dm));
         }
-        if (exact) {
-          for (i64 k = 0; k < w; ++k) s2[k] = 0;
-          for (i64 i = 0; i < n; ++i) {
-            const T* xi = x + i * C + j0;
-            for (i64 k = 0; k < w; ++k) {
-              const double d = double(xi[k]) - shift[k];
-              s2[k] += d * d;
-            }
-          }
-          for (i64 k = 0; k < w; ++k) s2[k] /= double(count);
+        if (again) {  // corrected two-pass: shift by the mean estimate and sum again
+          for (i64 k = 0; k < w; ++k) shift[k] += s1[k] / double(count);
+          bn_shifted_sums(s1, s2, x + j0, shift, n, C, w);
         }
-        for (i64 k = 0; k < w; ++k)
-          bn_finish(mean, rstd, running_mean, running_var, j0 + k, T(shift[k]), std::max(s2[k], 0.0), p);
+        for (i64 k = 0; k < w; ++k) {
+          const double dm = s1[k] / double(count);
+          bn_finish(mean, rstd, running_mean, running_var, j0 + k, T(shift[k] + dm),
+                    std::max(s2[k] / double(count) - dm * dm, 0.0), p);
+        }
       } else if (p.training) {  // empty batch: NaN statistics, running stats untouched
         for (i64 k = 0; k < w; ++k) bn_finish(mean, rstd, running_mean, running_var, j0 + k, T(NAN), double(NAN), p);
       } else {
