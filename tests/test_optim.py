@@ -28,10 +28,18 @@ def _torch_optimizer(op, tparams, hyper):
     return (torch.optim.AdamW if decoupled else torch.optim.Adam)(tparams, **h)
 
 
+def _flat(arrays):
+    return np.concatenate([np.asarray(a, np.float64).reshape(-1) for a in arrays]) if arrays else np.zeros(0)
+
+
 def _compare(got, ref64, ref32, dtype, what):
-    for k, (g, r, r32) in enumerate(zip(got, ref64, ref32)):
-        err, tol = rel_err(g, r), tolerance(dtype, r, r32)
-        assert err <= tol, f"{what}[{k}]: rel err {err:.3g} > {tol:.3g}"
+    # DESIGN's norm-wise relative error over the whole list (a one-element
+    # tensor, e.g. a moving average near zero, has no meaningful error of its own)
+    assert len(got) == len(ref64)
+    for g, r in zip(got, ref64):
+        assert g.shape == r.shape, f"{what}: shape {g.shape} != {r.shape}"
+    err, tol = rel_err(_flat(got), _flat(ref64)), tolerance(dtype, _flat(ref64), _flat(ref32))
+    assert err <= tol, f"{what}: rel err {err:.3g} > {tol:.3g}"
 
 
 def check_optimizer(op, hyper, *, backend, dtype, rng, shapes=SHAPES, steps=6):
@@ -94,8 +102,8 @@ def check_optimizer(op, hyper, *, backend, dtype, rng, shapes=SHAPES, steps=6):
                 tp.grad = torch.from_numpy(g)
             topt.step()
     if torch is not None:
-        for k, (p, tp) in enumerate(zip(params, tparams)):
-            assert rel_err(p, tp.detach().numpy()) <= 1e-12, f"{op} params[{k}] differ from torch.optim"
+        err = rel_err(_flat(params), _flat([tp.detach().numpy() for tp in tparams]))
+        assert err <= 1e-12, f"{op} params differ from torch.optim: rel err {err:.3g}"
 
 
 SGD = [
