@@ -18,14 +18,14 @@ import pytest
 
 import fastdl as fd
 from fastdl import _dispatch
-from opinfo import REGISTRY
+from opinfo import EXEMPT, REGISTRY
 
 OPS = sorted(REGISTRY)
 
 
 def test_registry_is_complete():
     table_ops = {op for op, _, _ in _dispatch.TABLE}
-    missing = table_ops - set(REGISTRY)
+    missing = table_ops - set(REGISTRY) - set(EXEMPT)
     assert not missing, f"ops in the dispatch table without a registry entry: {missing}"
     rng = np.random.default_rng(0)
     for name, info in REGISTRY.items():
@@ -151,7 +151,8 @@ def test_no_leaks(name):
     rng = np.random.default_rng(5)
     args, kwargs = REGISTRY[name].samples(rng)[1]
     args = _cast(args, np.float32)
-    refcounts = [sys.getrefcount(a) for a in args]
+    arrays = [a for a in args if isinstance(a, np.ndarray)]  # (None's count moves with everything)
+    refcounts = [sys.getrefcount(a) for a in arrays]
     errors = REGISTRY[name].errors()
 
     def once():
@@ -180,4 +181,4 @@ def test_no_leaks(name):
             break
     tracemalloc.stop()
     assert growth[-1] < 32 * 1024, f"{name}: memory grew by {growth} bytes in successive windows of 300 calls"
-    assert [sys.getrefcount(a) for a in args] == refcounts, f"{name}: input reference counts changed"
+    assert [sys.getrefcount(a) for a in arrays] == refcounts, f"{name}: input reference counts changed"

@@ -93,5 +93,9 @@ void bind_vmath(py::module_& m);
 void bind_act(py::module_& m);
 void bind_softmax(py::module_& m);
 void bind_loss(py::module_& m);
+void bind_norm(py::module_& m);
+void bind_optim(py::module_& m);
+void bind_dropout(py::module_& m);
+void bind_embed(py::module_& m);
 
 }  // namespace fastdl::bind

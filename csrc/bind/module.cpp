@@ -11,4 +11,8 @@ PYBIND11_MODULE(_cpu, m) {
   fastdl::bind::bind_act(m);
   fastdl::bind::bind_softmax(m);
   fastdl::bind::bind_loss(m);
+  fastdl::bind::bind_norm(m);
+  fastdl::bind::bind_optim(m);
+  fastdl::bind::bind_dropout(m);
+  fastdl::bind::bind_embed(m);
 }

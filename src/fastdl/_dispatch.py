@@ -58,6 +58,17 @@ _ROWS = (
     ("cross_entropy_loss",   CPU, F32_F64, ("cpu", "numba")),
     ("hinge_loss",           CPU, F32_F64, ("cpu", "numba")),
     ("gaussian_kl_loss",     CPU, F32_F64, ("cpu", "numba")),
+    ("batch_norm",    CPU, F32_F64, ("cpu", "numba")),
+    ("layer_norm",    CPU, F32_F64, ("cpu", "numba")),
+    ("group_norm",    CPU, F32_F64, ("cpu", "numba")),
+    ("instance_norm", CPU, F32_F64, ("cpu", "numba")),
+    ("sgd_step",       CPU, F32_F64, ("cpu", "numba")),
+    ("rmsprop_step",   CPU, F32_F64, ("cpu", "numba")),
+    ("adam_step",      CPU, F32_F64, ("cpu", "numba")),
+    ("clip_grad_norm", CPU, F32_F64, ("cpu", "numba")),
+    ("dropout",        CPU, F32_F64, ("cpu", "numba")),
+    ("embedding",           CPU, F32_F64, ("cpu", "numba")),
+    ("positional_encoding", CPU, F32_F64, ("cpu", "numba")),
 )
 # fmt: on
 
