@@ -42,7 +42,6 @@ def test_batch_norm_train(shape, affine, backend, dtype, rng):
 @pytest.mark.parametrize("shape", [(1, 4), (6, 3), (3, 70), (2, 3, 4, 5), (0, 3, 4)], ids=str)
 def test_batch_norm_eval(shape, backend, dtype, rng):
     c = shape[1]
-    # eps goes positionally: a keyword eps would be taken by gradcheck as its step
     check_op("batch_norm", [shape, (c,), (c,), (c,), _pos(c), False, 0.1, 1e-3], {},
              backend=backend, dtype=dtype, rng=rng)
 
