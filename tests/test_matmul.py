@@ -18,6 +18,7 @@ MATMUL_CASES = [
     ((7,), (7,)),                  # dot product
     ((3, 5, 6), (6, 4)),           # batched @ matrix (one merged GEMM)
     ((2, 5, 6), (2, 6, 4)),        # batched
+    ((4, 100, 90), (4, 90, 80)),   # batch split over threads: packed GEMMs inside a parallel region
     ((2, 1, 5, 6), (3, 6, 4)),     # broadcast both ways
     ((5, 6), (3, 6, 4)),           # matrix @ batched
     ((3, 1, 2, 5, 6), (1, 4, 1, 6, 3)),

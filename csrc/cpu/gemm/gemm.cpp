@@ -123,24 +123,37 @@ void gemm_small(const GemmKernel<T>& g, i64 m, i64 n, i64 k, T alpha, Mat<const 
   }
 }
 
+// Runs body(i) for i in [0, n): split over the enclosing team when `team`,
+// else all on the calling thread. A plain `omp for` would not do for the
+// latter: called from inside someone else's parallel region (threads = 1),
+// an orphaned work-sharing loop binds to that region's team and each thread
+// would run only part of its own, different, GEMM.
+template <typename F>
+inline void team_for(bool team, i64 n, const F& body) {
+  if (team) {
+#pragma omp for schedule(static)
+    for (i64 i = 0; i < n; ++i) body(i);
+  } else {
+    for (i64 i = 0; i < n; ++i) body(i);
+  }
+}
+
 // One B block (kc x nc at pc, jc) times all of A's rows. Called by every
-// thread of a team (or by one thread with no team): the `omp for` loops are
-// orphaned work-sharing, so the same code runs serially when threads == 1.
+// thread of gemm_packed's team (team = true: the loops are shared, with a
+// barrier after each) or by one thread alone (team = false).
 template <typename T>
 void gemm_block(const GemmKernel<T>& g, const Plan& pl, i64 m, i64 ncur, i64 kcur, T alpha,
-                Mat<const T> a, Mat<const T> b, T beta, Mat<T> c, T* bbuf, T* abuf) {
+                Mat<const T> a, Mat<const T> b, T beta, Mat<T> c, T* bbuf, T* abuf, bool team) {
   const i64 mr = g.mr, nr = g.nr;
   const i64 n_panels = ceil_div(ncur, nr);
-#pragma omp for schedule(static)
-  for (i64 q = 0; q < n_panels; ++q)
+  team_for(team, n_panels, [&](i64 q) {
     pack_b_panel(kcur, min64(nr, ncur - q * nr), nr, b.p + q * nr * b.cs, b.rs, b.cs, bbuf + q * nr * kcur);
+  });
   // (implicit barrier: the B block is complete)
-  const i64 n_items = pl.n_ic * pl.n_jg;
-#pragma omp for schedule(static)
-  for (i64 item = 0; item < n_items; ++item) {
+  team_for(team, pl.n_ic * pl.n_jg, [&](i64 item) {
     const i64 ib = item / pl.n_jg, jg = item % pl.n_jg;
     const i64 ic = ib * pl.mc, mb = min64(pl.mc, m - ic);
-    if (mb <= 0) continue;
+    if (mb <= 0) return;
     pack_a(mb, kcur, mr, a.p + ic * a.rs, a.rs, a.cs, abuf);
     const i64 q0 = n_panels * jg / pl.n_jg, q1 = n_panels * (jg + 1) / pl.n_jg;
     for (i64 q = q0; q < q1; ++q) {
@@ -150,14 +163,14 @@ void gemm_block(const GemmKernel<T>& g, const Plan& pl, i64 m, i64 ncur, i64 kcu
         g.ukernel(min64(mr, mb - ir), nb, kcur, alpha, abuf + ir * kcur, 1, mr, bp, nr, beta,
                   c.p + (ic + ir) * c.rs + q * nr * c.cs, c.rs, c.cs);
     }
-  }
+  });
   // (implicit barrier: bbuf may be overwritten by the next block)
 }
 
 template <typename T>
 void gemm_packed(const GemmKernel<T>& g, const Plan& pl, i64 m, i64 n, i64 k, T alpha,
                  Mat<const T> a, Mat<const T> b, T beta, Mat<T> c, T* ws, int threads) {
-  auto run = [&](int tid) {
+  auto run = [&](int tid, bool team) {
     T* bbuf = ws;
     T* abuf = ws + pl.ws_b + tid * pl.ws_a;
     for (i64 jc = 0; jc < n; jc += pl.nc) {
@@ -166,15 +179,15 @@ void gemm_packed(const GemmKernel<T>& g, const Plan& pl, i64 m, i64 n, i64 k, T 
         const i64 kcur = min64(g.kc, k - pc);
         gemm_block(g, pl, m, ncur, kcur, alpha, Mat<const T>{a.p + pc * a.cs, a.rs, a.cs},
                    Mat<const T>{b.p + pc * b.rs + jc * b.cs, b.rs, b.cs}, pc == 0 ? beta : T(1),
-                   Mat<T>{c.p + jc * c.cs, c.rs, c.cs}, bbuf, abuf);
+                   Mat<T>{c.p + jc * c.cs, c.rs, c.cs}, bbuf, abuf, team);
       }
     }
   };
   if (threads <= 1) {
-    run(0);
+    run(0, false);
   } else {
 #pragma omp parallel num_threads(threads)
-    run(omp_get_thread_num());
+    run(omp_get_thread_num(), true);
   }
 }
 
