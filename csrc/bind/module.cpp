@@ -5,4 +5,5 @@ PYBIND11_MODULE(_cpu, m) {
   m.doc() = "fastdl CPU kernels (C++, OpenMP, AVX2/AVX-512 chosen at run time)";
   fastdl::bind::bind_core(m);
   fastdl::bind::bind_matmul(m);
+  fastdl::bind::bind_conv(m);
 }

@@ -18,8 +18,10 @@ from ._dispatch import use_backend
 from .gradcheck import gradcheck
 from .ops import matmul as _ops_matmul
 from .ops.matmul import *  # noqa: F403  (each ops module lists its public names in __all__)
+from .ops import conv as _ops_conv
+from .ops.conv import *  # noqa: F403
 
-_FAMILIES = (_ops_matmul,)
+_FAMILIES = (_ops_matmul, _ops_conv)
 
 try:
     __version__ = _version("fastdl")

@@ -34,6 +34,8 @@ GPU_BACKENDS = ("cuda", "gpu-fallback")
 _ROWS = (
     ("matmul",  CPU,   F32_F64,  ("cpu", "numba")),
     ("affine",  CPU,   F32_F64,  ("cpu", "numba")),
+    ("conv2d",  CPU,   F32_F64,  ("cpu", "numba")),
+    ("conv_transpose2d", CPU, F32_F64, ("cpu", "numba")),
 )
 # fmt: on
 

@@ -10,3 +10,4 @@ One module per op family, re-exported here.
 """
 
 from .matmul import *  # noqa: F403
+from .conv import *  # noqa: F403
