@@ -88,5 +88,6 @@ inline void expect_ndim(const py::array& a, const char* name, py::ssize_t ndim) 
 void bind_core(py::module_& m);
 void bind_matmul(py::module_& m);
 void bind_conv(py::module_& m);
+void bind_pool(py::module_& m);
 
 }  // namespace fastdl::bind

@@ -62,4 +62,27 @@ inline std::string conv2d_params_error(const Conv2dParams& p) {
   return "";
 }
 
+// Pooling: each of the n * c channel planes on its own, windows as in a
+// conv with dilation 1 (the same output-size formula).
+struct Pool2dParams {
+  i64 planes;  // n * c channel planes
+  i64 h, w;    // input height, width (>= 1)
+  i64 kh, kw;  // window height, width (>= 1)
+  i64 sh, sw;  // stride (>= 1)
+  i64 ph, pw;  // implicit padding on each side, at most half the window (every window
+               // then holds at least one input element)
+  i64 oh, ow;  // output height, width: conv_out_size(h, kh, sh, ph, 1), ...
+};
+
+inline std::string pool2d_params_error(const Pool2dParams& p) {
+  if (p.planes < 0 || p.h < 1 || p.w < 1) return "empty or negative dims";
+  if (p.kh < 1 || p.kw < 1 || p.sh < 1 || p.sw < 1) return "kernel size and stride must be >= 1";
+  if (p.ph < 0 || p.pw < 0 || 2 * p.ph > p.kh || 2 * p.pw > p.kw)
+    return "padding must be >= 0 and at most half the kernel size";
+  if (p.oh < 1 || p.ow < 1 || p.oh != conv_out_size(p.h, p.kh, p.sh, p.ph, 1) ||
+      p.ow != conv_out_size(p.w, p.kw, p.sw, p.pw, 1))
+    return "output size does not match the input, kernel, stride and padding";
+  return "";
+}
+
 }  // namespace fastdl

@@ -20,8 +20,10 @@ from .ops import matmul as _ops_matmul
 from .ops.matmul import *  # noqa: F403  (each ops module lists its public names in __all__)
 from .ops import conv as _ops_conv
 from .ops.conv import *  # noqa: F403
+from .ops import pool as _ops_pool
+from .ops.pool import *  # noqa: F403
 
-_FAMILIES = (_ops_matmul, _ops_conv)
+_FAMILIES = (_ops_matmul, _ops_conv, _ops_pool)
 
 try:
     __version__ = _version("fastdl")

@@ -36,6 +36,8 @@ _ROWS = (
     ("affine",  CPU,   F32_F64,  ("cpu", "numba")),
     ("conv2d",  CPU,   F32_F64,  ("cpu", "numba")),
     ("conv_transpose2d", CPU, F32_F64, ("cpu", "numba")),
+    ("max_pool2d", CPU, F32_F64,  ("cpu", "numba")),
+    ("avg_pool2d", CPU, F32_F64,  ("cpu", "numba")),
 )
 # fmt: on
 
