@@ -89,5 +89,6 @@ void bind_core(py::module_& m);
 void bind_matmul(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_pool(py::module_& m);
+void bind_resample(py::module_& m);
 
 }  // namespace fastdl::bind

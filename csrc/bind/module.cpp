@@ -7,4 +7,5 @@ PYBIND11_MODULE(_cpu, m) {
   fastdl::bind::bind_matmul(m);
   fastdl::bind::bind_conv(m);
   fastdl::bind::bind_pool(m);
+  fastdl::bind::bind_resample(m);
 }

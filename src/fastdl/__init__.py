@@ -22,8 +22,10 @@ from .ops import conv as _ops_conv
 from .ops.conv import *  # noqa: F403
 from .ops import pool as _ops_pool
 from .ops.pool import *  # noqa: F403
+from .ops import resample as _ops_resample
+from .ops.resample import *  # noqa: F403
 
-_FAMILIES = (_ops_matmul, _ops_conv, _ops_pool)
+_FAMILIES = (_ops_matmul, _ops_conv, _ops_pool, _ops_resample)
 
 try:
     __version__ = _version("fastdl")

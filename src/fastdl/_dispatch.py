@@ -38,6 +38,7 @@ _ROWS = (
     ("conv_transpose2d", CPU, F32_F64, ("cpu", "numba")),
     ("max_pool2d", CPU, F32_F64,  ("cpu", "numba")),
     ("avg_pool2d", CPU, F32_F64,  ("cpu", "numba")),
+    ("upsample2d", CPU, F32_F64,  ("cpu", "numba")),
 )
 # fmt: on
 

@@ -53,9 +53,9 @@ def _rand(shape, dtype, seed=0):
 
 def _all_cases():
     # One module per op family, each with a CASES list.
-    from . import cases_conv, cases_matmul, cases_pool
+    from . import cases_conv, cases_matmul, cases_pool, cases_resample
 
-    return [*cases_matmul.CASES, *cases_conv.CASES, *cases_pool.CASES]
+    return [*cases_matmul.CASES, *cases_conv.CASES, *cases_pool.CASES, *cases_resample.CASES]
 
 
 # ---------------------------------------------------------------------------

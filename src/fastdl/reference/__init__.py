@@ -12,3 +12,4 @@ One module per op family, re-exported here.
 from .matmul import *  # noqa: F403
 from .conv import *  # noqa: F403
 from .pool import *  # noqa: F403
+from .resample import *  # noqa: F403

@@ -11,3 +11,4 @@ installed, which the dispatcher reads as "backend unavailable".
 from .matmul import *  # noqa: F403
 from .conv import *  # noqa: F403
 from .pool import *  # noqa: F403
+from .resample import *  # noqa: F403
