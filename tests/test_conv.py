@@ -31,13 +31,22 @@ CONV2D_CASES = [
     ((0, 3, 5, 5), (2, 3, 3, 3), dict(padding=1), True),                    # empty batch
 ]
 
-# Big enough for the packed GEMM, several column tiles, uneven weight chunks.
+# Big enough for the C++ GEMM paths: several B blocks and K blocks, uneven
+# weight chunks, micro-tile edges (F and C not multiples of the tile).
 CONV2D_LARGE = [
+    ((9, 16, 13, 11), (24, 16, 3, 3), dict(stride=2, padding=1), True),    # im2col implicit GEMM
+    ((2, 8, 30, 29), (20, 8, 5, 5), dict(stride=(2, 1), padding=2), True),  # im2col, K = 200
+    ((3, 3, 40, 37), (16, 3, 3, 3), dict(padding=1), True),                 # first layer
+    ((5, 32, 17, 17), (32, 1, 3, 3), dict(groups=32, padding=1), True),     # depthwise
+    # shifted GEMM (stride 1, >= 16 channels per group)
     ((3, 64, 20, 18), (32, 64, 3, 3), dict(padding=1), True),
-    ((9, 16, 13, 11), (24, 16, 3, 3), dict(stride=2, padding=1), True),
-    ((3, 48, 20, 20), (40, 48, 1, 1), {}, True),
-    ((5, 32, 17, 17), (32, 1, 3, 3), dict(groups=32, padding=1), True),
-    ((2, 64, 9, 9), (64, 16, 3, 3), dict(groups=4, padding=1), True),
+    ((3, 48, 20, 20), (40, 48, 1, 1), {}, True),                            # pointwise
+    ((2, 64, 9, 9), (64, 16, 3, 3), dict(groups=4, padding=1), True),       # groups, cg = 16
+    ((2, 20, 11, 13), (13, 20, 3, 2), dict(padding=(2, 0), dilation=(1, 3)), True),  # odd F, C, dilation
+    ((1, 17, 60, 70), (5, 17, 3, 3), dict(padding=1), False),              # several bands, batch 1
+    ((2, 300, 7, 6), (26, 300, 3, 3), dict(padding=1), True),               # C > kc: channel blocks
+    ((2, 24, 8, 9), (18, 24, 3, 3), dict(padding=3), True),                 # padding > d(k-1): col2im dx
+    ((2, 24, 9, 9), (36, 24, 2, 2), dict(padding=(0, 1)), True),            # even kernel
 ]
 
 
@@ -117,9 +126,11 @@ def test_conv_transpose2d_noncontiguous(backend, dtype, rng):
 # determinism, exactness, PyTorch parity
 
 DETERMINISM = [
-    ("conv2d", (4, 16, 12, 12), (24, 16, 3, 3), dict(padding=1)),           # im2col, units split
-    ("conv2d", (3, 16, 12, 12), (24, 16, 3, 3), dict(padding=1)),           # im2col, threaded GEMMs
-    ("conv2d", (1, 32, 24, 24), (16, 32, 3, 3), dict(stride=2)),            # batch 1
+    ("conv2d", (4, 16, 12, 12), (24, 16, 3, 3), dict(padding=1)),           # shifted, chunks per thread
+    ("conv2d", (3, 16, 12, 12), (24, 16, 3, 3), dict(padding=1)),           # shifted, tiles per thread
+    ("conv2d", (1, 32, 40, 40), (20, 32, 3, 3), dict(padding=1)),           # shifted, batch 1, bands
+    ("conv2d", (1, 32, 24, 24), (16, 32, 3, 3), dict(stride=2)),            # im2col, batch 1
+    ("conv2d", (5, 8, 24, 24), (16, 8, 3, 3), dict(stride=2, padding=1)),   # im2col, 5 chunks
     ("conv2d", (10, 24, 10, 10), (40, 24, 1, 1), {}),                       # pointwise, 8 chunks
     ("conv2d", (3, 8, 15, 15), (8, 1, 3, 3), dict(groups=8, padding=1)),    # depthwise
     ("conv_transpose2d", (5, 16, 8, 8), (16, 8, 4, 4), dict(stride=2, padding=1)),

@@ -1,16 +1,31 @@
 // conv family kernels (see conv.h for the variants and when each runs).
 //
+// Implicit GEMM. The forward and the weight gradient drive the GEMM engine's
+// micro-kernel (gemm/gemm.h: the active ISA's ukernel, mr, nr, kc) on panels
+// packed straight from the arrays: im2col rows are written directly in the
+// micro-kernel's B-panel layout, one kc x nc block at a time, so no column
+// matrix exists beyond that cache-sized block and none is stored for the
+// backward. The weights are packed into A panels once per call. The loops
+// around the micro-kernel are BLIS's (a B block, then nr-column panels, then
+// mr-row panels); only the packing is conv's.
+//   forward          out[n, g] (fg, P) = w_g (fg, K) @ col (K, P)
+//   data gradient    stride 1: the forward of dout with the flipped, transposed
+//                    weights (no col2im); otherwise dcol = w_g^T @ dout tile by
+//                    gemm(), then col2im
+//   weight gradient  dw_g (fg, K) += dout[n, g] (fg, P) @ col^T (P, K)
+//
 // Threads and determinism: every output element is computed by one thread,
 // in an order fixed by the shape.
-//   forward, pointwise data grad:  (image, group, column tile) items are independent
-//   im2col data grad:              one (image, group) per thread; its tiles are
-//                                  added into dx in order (tiles overlap at their halos)
-//   weight grad:                   images are summed in fixed chunks (count set
-//                                  by the shape), one partial gradient per chunk,
-//                                  and the partials are added in chunk order
-// When there are too few independent items to feed every thread, items run
-// one after another and each GEMM uses all threads instead; the GEMM's sums
-// do not depend on its thread count, so the result is the same bit for bit.
+//   forward:          (image, group, column block) items are independent
+//   col2im data grad: one (image, group) per thread; its tiles add into dx
+//                     in order (tiles overlap at their halos)
+//   weight grad:      images are summed in fixed chunks (count set by the
+//                     shape), one partial gradient per chunk, added in chunk
+//                     order; threads take whole chunks, or, when there are
+//                     too few, split the gradient's columns
+// When too few independent items feed every thread, the GEMM-based col2im
+// pass runs items one after another with all threads in each GEMM; the
+// GEMM's sums do not depend on its thread count, so results do not either.
 #include "conv.h"
 
 #include <omp.h>
@@ -29,13 +44,21 @@ namespace {
 // ---------------------------------------------------------------------------
 // Tuning, chosen on an AMD EPYC Zen 5 (48 KiB L1d, 1 MiB L2 per core) with
 // `python -m fastdl bench --op conv2d`:
-//   kColTileBytes   one im2col tile; the GEMM packs it once more, so the tile,
-//                   its packed copy and the packed weights stay in L2
+//   kBlockBytes     one packed B block (kc x nc): with the packed weights and
+//                   the C block it stays in L2
+//   kBandBytes      shifted GEMM: one padded input band (a few output rows
+//                   of one image and group, with their halo)
+//   kShiftedMinChannels  fewer input channels per group than this: a
+//                   shifted-GEMM call would sum too few terms; im2col instead
+//   kColTileBytes   col2im data gradient: one dcol tile
 //   kWeightChunks   images are summed into at most this many partial weight
 //                   gradients, added in order at the end (fixed by the shape,
 //                   so the sums do not depend on the thread count)
 //   kPartialBytes   cap on the memory of those partial gradients
-constexpr i64 kColTileBytes = 256 * 1024;
+constexpr i64 kBlockBytes = 256 * 1024;
+constexpr i64 kBandBytes = 512 * 1024;
+constexpr i64 kShiftedMinChannels = 16;
+constexpr i64 kColTileBytes = 1024 * 1024;
 constexpr i64 kWeightChunks = 8;
 constexpr i64 kPartialBytes = 16 << 20;
 
@@ -88,39 +111,38 @@ inline void for_row_pieces(const Conv2dParams& p, i64 p0, i64 np, i64 ki, const 
   }
 }
 
-// col (kdim, np) = the im2col rows of output pixels [p0, p0 + np) of one
-// image and group: row (cc, ki, kj), column q = x[cc, ih, iw] (0 in the padding).
-// x (cg, h, w)
+// Row k = (cc, ki, kj) of one image and group's im2col matrix, output pixels
+// [p0, p0 + np): row[q] = x[cc, ih, iw] of pixel p0 + q (0 in the padding).
+// Returns row, or for a pointwise conv (where the row is x's channel itself) a
+// pointer into x. xg (cg, h, w)
 template <typename T>
-void im2col_tile(T* __restrict col, const T* __restrict x, const Conv2dParams& p, i64 p0, i64 np,
-                 i64 c0, i64 c1) {
-  for (i64 cc = c0; cc < c1; ++cc)
-    for (i64 ki = 0; ki < p.kh; ++ki)
-      for (i64 kj = 0; kj < p.kw; ++kj) {
-        T* row = col + ((cc * p.kh + ki) * p.kw + kj) * np;
-        const T* xc = x + cc * p.ipix();
-        const TapRange t = tap_range(p, kj);
-        const i64 shift = kj * p.dw - p.pw;
-        for_row_pieces(p, p0, np, ki, [&](i64 q, i64 o, i64 len, i64 ih) {
-          T* d = row + q;  // d[j - o] is output pixel (oh, j)
-          if (ih < 0 || ih >= p.h) {
-            std::fill(d, d + len, T(0));
-            return;
-          }
-          const i64 a = std::clamp(t.lo, o, o + len), b = std::clamp(t.hi, a, o + len);
-          const T* xr = xc + ih * p.w;
-          std::fill(d, d + (a - o), T(0));
-          if (p.sw == 1)
-            for (i64 j = a; j < b; ++j) d[j - o] = xr[j + shift];
-          else
-            for (i64 j = a; j < b; ++j) d[j - o] = xr[j * p.sw + shift];
-          std::fill(d + (b - o), d + len, T(0));
-        });
-      }
+const T* im2col_row(T* __restrict row, const T* __restrict xg, const Conv2dParams& p, i64 k, i64 p0, i64 np,
+                    bool pointwise) {
+  const i64 khw = p.kh * p.kw, cc = k / khw, ki = (k / p.kw) % p.kh, kj = k % p.kw;
+  const T* xc = xg + cc * p.ipix();
+  if (pointwise) return xc + p0;
+  const TapRange t = tap_range(p, kj);
+  const i64 shift = kj * p.dw - p.pw;
+  for_row_pieces(p, p0, np, ki, [&](i64 q, i64 o, i64 len, i64 ih) {
+    T* d = row + q;  // d[j - o] is output pixel (oh, j)
+    if (ih < 0 || ih >= p.h) {
+      std::fill(d, d + len, T(0));
+      return;
+    }
+    const i64 a = std::clamp(t.lo, o, o + len), b = std::clamp(t.hi, a, o + len);
+    const T* xr = xc + ih * p.w;
+    std::fill(d, d + (a - o), T(0));
+    if (p.sw == 1)
+      for (i64 j = a; j < b; ++j) d[j - o] = xr[j + shift];
+    else
+      for (i64 j = a; j < b; ++j) d[j - o] = xr[j * p.sw + shift];
+    std::fill(d + (b - o), d + len, T(0));
+  });
+  return row;
 }
 
 // dx (cg, h, w) += col2im of dcol (kdim, np) for output pixels [p0, p0 + np),
-// channels [c0, c1): the transpose of im2col_tile, rows added in order.
+// channels [c0, c1): the transpose of im2col_row, rows added in order.
 template <typename T>
 void col2im_tile(T* __restrict dx, const T* __restrict dcol, const Conv2dParams& p, i64 p0, i64 np,
                  i64 c0, i64 c1) {
@@ -336,183 +358,197 @@ void depthwise_bwd(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w, c
 }
 
 // ---------------------------------------------------------------------------
-// pointwise and im2col
+// implicit GEMM
 
-// Work item q of a forward-like pass: (image n, group g, column tile t).
-struct Item {
-  i64 n, g, p0, np;
+// The active ISA's GEMM micro-kernel and its blocking (gemm.cpp's table).
+template <typename T>
+struct Micro {
+  UkernelFn<T> fn;
+  i64 mr, nr, kc;
 };
-inline Item item_of(i64 q, i64 groups, i64 ntiles, i64 pt, i64 opix) {
-  const i64 t = q % ntiles, ng = q / ntiles;
-  return {ng / groups, ng % groups, t * pt, min64(pt, opix - t * pt)};
+
+template <typename T>
+Micro<T> micro() {
+  const GemmKernel<T>& g = gemm_kernel<T>(isa_active());
+  return {g.ukernel, g.mr, g.nr, g.kc};
 }
 
-// out[n, g, :, p0:p0+np] (fg, np) = w_g (fg, kdim) @ col (kdim, np) (+ bias)
+// Columns of a packed B block: a multiple of nr, kc x nc x sizeof(T) about kBlockBytes.
 template <typename T>
-void fwd_item(T* out, const T* x, const T* w, const T* bias, const Conv2dParams& p, Path path,
-              const Item& it, T* col, T* gws) {
-  const i64 K = p.kdim(), P = p.opix(), fg = p.fg(), cg = p.cg();
-  const T* xg = x + (it.n * p.c + it.g * cg) * p.ipix();
-  Mat<const T> b{xg + it.p0, P, 1};  // pointwise: x itself is the column matrix
-  if (path == Path::im2col) {
-    im2col_tile(col, xg, p, it.p0, it.np, 0, cg);
-    b = Mat<const T>{col, it.np, 1};
+i64 block_cols(const Micro<T>& u) {
+  return max64(u.nr, kBlockBytes / (u.kc * static_cast<i64>(sizeof(T))) / u.nr * u.nr);
+}
+
+inline bool is_pointwise(const Conv2dParams& p) { return choose_path(p) == Path::pointwise; }
+
+// wp = w (groups * fg, K) in A panels: group g, K block at pc of kb columns,
+// panel r of mr rows at wp + g*mpad*K + pc*mpad + r*mr*kb, element (i, kk) at
+// [kk*mr + i]; rows past fg are 0 (mpad = fg rounded up to mr).
+template <typename T>
+void pack_weights(T* wp, const T* w, i64 groups, i64 fg, i64 K, const Micro<T>& u) {
+  const i64 mpad = round_up(fg, u.mr);
+  for (i64 g = 0; g < groups; ++g)
+    for (i64 pc = 0; pc < K; pc += u.kc) {
+      const i64 kb = min64(u.kc, K - pc);
+      T* dst = wp + g * mpad * K + pc * mpad;
+      for (i64 f = 0; f < mpad; ++f) {
+        T* d = dst + (f / u.mr) * u.mr * kb + f % u.mr;
+        if (f >= fg) {
+          for (i64 kk = 0; kk < kb; ++kk) d[kk * u.mr] = T(0);
+          continue;
+        }
+        const T* src = w + (g * fg + f) * K + pc;
+        for (i64 kk = 0; kk < kb; ++kk) d[kk * u.mr] = src[kk];
+      }
+    }
+}
+
+// B block for the forward: rows pc .. pc+kb of one image and group's im2col
+// matrix, output pixels j0 .. j0+ncur, in panels of nr columns: element
+// (kk, jj) at bbuf[(jj / nr)*kb*nr + kk*nr + jj % nr]. row: ncur scratch values.
+template <typename T>
+void pack_b_im2col(T* bbuf, T* row, const T* xg, const Conv2dParams& p, i64 pc, i64 kb, i64 j0, i64 ncur,
+                   i64 nr, bool pointwise) {
+  for (i64 kk = 0; kk < kb; ++kk) {
+    const T* src = im2col_row(row, xg, p, pc + kk, j0, ncur, pointwise);
+    for (i64 q = 0; q * nr < ncur; ++q)
+      std::memcpy(bbuf + q * kb * nr + kk * nr, src + q * nr, sizeof(T) * min64(nr, ncur - q * nr));
   }
-  T* og = out + (it.n * p.f + it.g * fg) * P + it.p0;
-  if (bias)
-    for (i64 f = 0; f < fg; ++f) std::fill(og + f * P, og + f * P + it.np, bias[it.g * fg + f]);
-  gemm<T>(fg, it.np, K, T(1), {w + it.g * fg * K, K, 1}, b, bias ? T(1) : T(0), {og, P, 1}, gws, 1);
 }
 
-}  // namespace
-
+// out (n, f, oh, ow) = conv2d(x, w) + bias by implicit GEMM (any conv but depthwise).
 template <typename T>
-void conv2d_fwd(T* out, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
-  if (p.n == 0) return;
-  const Path path = choose_path(p);
-  if (path == Path::depthwise) return depthwise_fwd(out, x, w, bias, p);
-  const i64 K = p.kdim(), P = p.opix(), fg = p.fg();
-  const i64 pt = tile_cols<T>(K, P), ntiles = ceil_div(P, pt);
-  const i64 items = p.n * p.groups * ntiles;
+void fwd_implicit(T* out, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
+  const Micro<T> u = micro<T>();
+  const i64 K = p.kdim(), P = p.opix(), fg = p.fg(), mpad = round_up(fg, u.mr);
+  const bool pointwise = is_pointwise(p);
+  const i64 nc = min64(block_cols(u), round_up(P, u.nr));
+  const i64 nblocks = ceil_div(P, nc), items = p.n * p.groups * nblocks;
+  T* wp = scratch<T>(checked_mul(p.groups * mpad, K), 2);
+  pack_weights(wp, w, p.groups, fg, K, u);
   const int threads = num_threads();
-  const i64 col_each = path == Path::im2col ? round_up(checked_mul(K, pt), 16) : 0;
-  const i64 each = col_each + round_up(gemm_workspace<T>(fg, pt, K, 1), 16);
+  const i64 each = round_up(u.kc * nc, 16) + round_up(nc, 16);  // B block, one im2col row
   T* ws = scratch<T>(checked_mul(each, threads), 0);
-  parallel_for(items, 1, threads, [&](i64 q0, i64 q1) {
-    T* col = ws + omp_get_thread_num() * each;
-    for (i64 q = q0; q < q1; ++q)
-      fwd_item(out, x, w, bias, p, path, item_of(q, p.groups, ntiles, pt, P), col, col + col_each);
+  parallel_for(items, 1, threads, [&](i64 i0, i64 i1) {
+    T* bbuf = ws + omp_get_thread_num() * each;
+    T* row = bbuf + round_up(u.kc * nc, 16);
+    for (i64 it = i0; it < i1; ++it) {
+      const i64 blk = it % nblocks, ng = it / nblocks, g = ng % p.groups, n = ng / p.groups;
+      const i64 j0 = blk * nc, ncur = min64(nc, P - j0);
+      const T* xg = x + (n * p.c + g * p.cg()) * p.ipix();
+      T* og = out + (n * p.f + g * fg) * P + j0;
+      if (bias)
+        for (i64 f = 0; f < fg; ++f) std::fill(og + f * P, og + f * P + ncur, bias[g * fg + f]);
+      for (i64 pc = 0; pc < K; pc += u.kc) {
+        const i64 kb = min64(u.kc, K - pc);
+        pack_b_im2col(bbuf, row, xg, p, pc, kb, j0, ncur, u.nr, pointwise);
+        const T* ap = wp + g * mpad * K + pc * mpad;
+        const T beta = pc > 0 || bias ? T(1) : T(0);
+        for (i64 q = 0; q * u.nr < ncur; ++q)
+          for (i64 r = 0; r * u.mr < fg; ++r)
+            u.fn(min64(u.mr, fg - r * u.mr), min64(u.nr, ncur - q * u.nr), kb, T(1), ap + r * u.mr * kb, 1, u.mr,
+                 bbuf + q * kb * u.nr, u.nr, beta, og + r * u.mr * P + q * u.nr, P, 1);
+      }
+    }
   });
 }
 
+// A panels of dout rows for the weight gradient: abuf[r*mr*kb + kk*mr + i] =
+// dg[(r*mr + i)*P + pc + kk] (rows past fg are 0). dg (fg, P)
 template <typename T>
-void conv2d_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const Conv2dParams& p) {
-  if (p.n == 0) return;
-  const Path path = choose_path(p);
-  if (path == Path::depthwise) return depthwise_bwd_data(dx, dout, w, bias, p);
-  const i64 K = p.kdim(), P = p.opix(), fg = p.fg(), cg = p.cg(), HW = p.ipix();
-  const i64 pt = tile_cols<T>(K, P), ntiles = ceil_div(P, pt);
-  const int threads = num_threads();
-
-  if (path == Path::pointwise) {
-    // dx[n, g, :, tile] (cg, np) = w_g^T (cg, fg) @ dout[n, g, :, tile] (fg, np) (+ bias):
-    // independent items, no col2im.
-    const i64 items = p.n * p.groups * ntiles;
-    const i64 each = round_up(gemm_workspace<T>(cg, pt, fg, 1), 16);
-    T* ws = scratch<T>(checked_mul(each, threads), 0);
-    parallel_for(items, 1, threads, [&](i64 q0, i64 q1) {
-      T* gws = ws + omp_get_thread_num() * each;
-      for (i64 q = q0; q < q1; ++q) {
-        const Item it = item_of(q, p.groups, ntiles, pt, P);
-        T* d = dx + (it.n * p.c + it.g * cg) * HW + it.p0;
-        if (bias)
-          for (i64 c = 0; c < cg; ++c) std::fill(d + c * HW, d + c * HW + it.np, bias[it.g * cg + c]);
-        gemm<T>(cg, it.np, fg, T(1), {w + it.g * fg * K, 1, K},
-                {dout + (it.n * p.f + it.g * fg) * P + it.p0, P, 1}, bias ? T(1) : T(0),
-                {d, HW, 1}, gws, 1);
-      }
-    });
-    return;
-  }
-
-  // im2col: per (image, group), dcol (K, np) = w_g^T (K, fg) @ dout tile (fg, np),
-  // then dx[n, g] += col2im(dcol), tile after tile.
-  const i64 units = p.n * p.groups;
-  auto init_unit = [&](T* dxg, i64 g, i64 c0, i64 c1) {
-    for (i64 c = c0; c < c1; ++c) std::fill(dxg + c * HW, dxg + (c + 1) * HW, bias ? bias[g * cg + c] : T(0));
-  };
-  if (balanced(units, threads)) {
-    const i64 col_each = round_up(checked_mul(K, pt), 16);
-    const i64 each = col_each + round_up(gemm_workspace<T>(K, pt, fg, 1), 16);
-    T* ws = scratch<T>(checked_mul(each, threads), 0);
-    parallel_for(units, 1, threads, [&](i64 u0, i64 u1) {
-      T* dcol = ws + omp_get_thread_num() * each;
-      for (i64 u = u0; u < u1; ++u) {
-        const i64 n = u / p.groups, g = u % p.groups;
-        T* dxg = dx + (n * p.c + g * cg) * HW;
-        init_unit(dxg, g, 0, cg);
-        for (i64 p0 = 0; p0 < P; p0 += pt) {
-          const i64 np = min64(pt, P - p0);
-          gemm<T>(K, np, fg, T(1), {w + g * fg * K, 1, K}, {dout + (n * p.f + g * fg) * P + p0, P, 1},
-                  T(0), {dcol, np, 1}, dcol + col_each, 1);
-          col2im_tile(dxg, dcol, p, p0, np, 0, cg);
-        }
-      }
-    });
-    return;
-  }
-  // Few units: one at a time, all threads in each GEMM, channels split in col2im.
-  T* dcol = scratch<T>(checked_mul(K, pt), 0);
-  for (i64 u = 0; u < units; ++u) {
-    const i64 n = u / p.groups, g = u % p.groups;
-    T* dxg = dx + (n * p.c + g * cg) * HW;
-    parallel_for(cg, 1, threads, [&](i64 c0, i64 c1) { init_unit(dxg, g, c0, c1); });
-    for (i64 p0 = 0; p0 < P; p0 += pt) {
-      const i64 np = min64(pt, P - p0);
-      gemm<T>(K, np, fg, T(1), {w + g * fg * K, 1, K}, {dout + (n * p.f + g * fg) * P + p0, P, 1}, T(0),
-              {dcol, np, 1});
-      parallel_for(cg, 1, threads, [&](i64 c0, i64 c1) { col2im_tile(dxg, dcol, p, p0, np, c0, c1); });
+void pack_a_rows(T* abuf, const T* dg, i64 fg, i64 P, i64 pc, i64 kb, i64 mr) {
+  for (i64 f = 0; f < round_up(fg, mr); ++f) {
+    T* d = abuf + (f / mr) * mr * kb + f % mr;
+    if (f >= fg) {
+      for (i64 kk = 0; kk < kb; ++kk) d[kk * mr] = T(0);
+      continue;
     }
+    const T* src = dg + f * P + pc;
+    for (i64 kk = 0; kk < kb; ++kk) d[kk * mr] = src[kk];
   }
 }
 
-namespace {
-
-// dw (f, cg, kh, kw) = sum over images of dout[n, g] (fg, P) @ col[n, g]^T (P, K), per group.
+// B block for the weight gradient: col^T rows pc .. pc+kb (output pixels),
+// columns jc .. jc+ncur (im2col rows), in panels of nr columns: element
+// (kk, jj) at bbuf[(jj / nr)*kb*nr + kk*nr + jj % nr]. rows: 8 x kb scratch.
+// Eight im2col rows are built, then written eight columns at a time (a
+// transpose the compiler turns into shuffles and full-width stores).
 template <typename T>
-void weight_grad(T* dw, const T* dout, const T* x, const Conv2dParams& p, Path path) {
-  const i64 K = p.kdim(), P = p.opix(), fg = p.fg(), cg = p.cg(), wsize = p.f * K;
+void pack_b_im2col_t(T* bbuf, T* rows, const T* xg, const Conv2dParams& p, i64 jc, i64 ncur, i64 pc, i64 kb,
+                     i64 nr, bool pointwise) {
+  constexpr i64 G = 8;  // nr is a multiple of 8 for every micro-kernel
+  for (i64 j0 = 0; j0 < ncur; j0 += G) {
+    const i64 gn = min64(G, ncur - j0);
+    const T* src[G];
+    for (i64 t = 0; t < G; ++t)
+      src[t] = t < gn ? im2col_row(rows + t * kb, xg, p, jc + j0 + t, pc, kb, pointwise) : src[0];
+    T* __restrict d = bbuf + (j0 / nr) * kb * nr + j0 % nr;
+    for (i64 kk = 0; kk < kb; ++kk)
+      for (i64 t = 0; t < G; ++t) d[kk * nr + t] = src[t][kk];  // columns past ncur: never read
+  }
+}
+
+// dw (f, cg, kh, kw) = sum over images of dout[n, g] (fg, P) @ col[n, g]^T (P, K), per group,
+// by implicit GEMM (any conv but depthwise).
+template <typename T>
+void weight_grad_implicit(T* dw, const T* dout, const T* x, const Conv2dParams& p) {
+  const Micro<T> u = micro<T>();
+  const i64 K = p.kdim(), P = p.opix(), fg = p.fg(), wsize = p.f * K;
   if (p.n == 0) {
     std::fill(dw, dw + wsize, T(0));
     return;
   }
-  const i64 pt = tile_cols<T>(K, P);
+  const bool pointwise = is_pointwise(p);
+  const i64 mpad = round_up(fg, u.mr), nc = min64(block_cols(u), round_up(K, u.nr));
+  const i64 kblocks = ceil_div(K, nc), cblocks = p.groups * kblocks;  // column blocks of dw
   const i64 wbytes = checked_mul(wsize, static_cast<i64>(sizeof(T)));
   const i64 nchunks = std::clamp(kPartialBytes / wbytes, i64{1}, min64(p.n, kWeightChunks));
   const int threads = num_threads();
-  const bool im2col = path == Path::im2col;
 
-  // Partial gradient of images [n0, n1) into dst (f, K): each image's tiles
-  // add onto it in order (the first contribution overwrites).
-  auto chunk = [&](T* dst, i64 n0, i64 n1, T* col, T* gws, int gthreads) {
+  // Images [n0, n1) into dst (f, K), column blocks [b0, b1) only: for each
+  // (image, group, pixel block) in order, dst += dout block @ col block^T
+  // (the first contribution overwrites).
+  const i64 a_size = round_up(mpad * u.kc, 16), b_size = round_up(u.kc * nc, 16);
+  auto chunk = [&](T* dst, i64 n0, i64 n1, i64 b0, i64 b1, T* ws) {
+    T* abuf = ws;
+    T* bbuf = abuf + a_size;
+    T* rows = bbuf + b_size;
     for (i64 n = n0; n < n1; ++n)
-      for (i64 g = 0; g < p.groups; ++g) {
-        const T* xg = x + (n * p.c + g * cg) * p.ipix();
-        for (i64 p0 = 0; p0 < P; p0 += pt) {
-          const i64 np = min64(pt, P - p0);
-          Mat<const T> bt{xg + p0, 1, P};  // col^T (np, K): pointwise reads x itself
-          if (im2col) {
-            if (gthreads == 1)
-              im2col_tile(col, xg, p, p0, np, 0, cg);
-            else
-              parallel_for(cg, 1, gthreads, [&](i64 c0, i64 c1) { im2col_tile(col, xg, p, p0, np, c0, c1); });
-            bt = Mat<const T>{col, 1, np};
+      for (i64 g = b0 / kblocks; g <= (b1 - 1) / kblocks; ++g) {
+        const T* xg = x + (n * p.c + g * p.cg()) * p.ipix();
+        const T* dg = dout + (n * p.f + g * fg) * P;
+        for (i64 pc = 0; pc < P; pc += u.kc) {
+          const i64 kb = min64(u.kc, P - pc);
+          pack_a_rows(abuf, dg, fg, P, pc, kb, u.mr);
+          const T beta = n == n0 && pc == 0 ? T(0) : T(1);
+          for (i64 b = std::max(b0, g * kblocks); b < std::min(b1, (g + 1) * kblocks); ++b) {
+            const i64 jc = (b % kblocks) * nc, ncur = min64(nc, K - jc);
+            pack_b_im2col_t(bbuf, rows, xg, p, jc, ncur, pc, kb, u.nr, pointwise);
+            T* cblk = dst + g * fg * K + jc;
+            for (i64 q = 0; q * u.nr < ncur; ++q)
+              for (i64 r = 0; r * u.mr < fg; ++r)
+                u.fn(min64(u.mr, fg - r * u.mr), min64(u.nr, ncur - q * u.nr), kb, T(1), abuf + r * u.mr * kb, 1,
+                     u.mr, bbuf + q * kb * u.nr, u.nr, beta, cblk + r * u.mr * K + q * u.nr, K, 1);
           }
-          const bool first = n == n0 && p0 == 0;
-          const Mat<const T> a{dout + (n * p.f + g * fg) * P + p0, P, 1};
-          const Mat<T> c{dst + g * fg * K, K, 1};
-          if (gthreads == 1)
-            gemm<T>(fg, K, np, T(1), a, bt, first ? T(0) : T(1), c, gws, 1);
-          else
-            gemm<T>(fg, K, np, T(1), a, bt, first ? T(0) : T(1), c);
         }
       }
   };
 
   T* part = nchunks == 1 ? dw : scratch<T>(checked_mul(nchunks, wsize), 1);
-  if (balanced(nchunks, threads)) {
-    const i64 col_each = im2col ? round_up(checked_mul(K, pt), 16) : 0;
-    const i64 each = col_each + round_up(gemm_workspace<T>(fg, K, pt, 1), 16);
-    T* ws = scratch<T>(checked_mul(each, threads), 0);
+  const i64 each = a_size + b_size + round_up(8 * u.kc, 16);
+  T* ws = scratch<T>(checked_mul(each, threads), 0);
+  if (balanced(nchunks, threads)) {  // whole chunks per thread
     parallel_for(nchunks, 1, threads, [&](i64 k0, i64 k1) {
-      T* col = ws + omp_get_thread_num() * each;
+      T* mine = ws + omp_get_thread_num() * each;
       for (i64 k = k0; k < k1; ++k)
-        chunk(part + k * wsize, p.n * k / nchunks, p.n * (k + 1) / nchunks, col, col + col_each, 1);
+        chunk(part + k * wsize, p.n * k / nchunks, p.n * (k + 1) / nchunks, 0, cblocks, mine);
     });
-  } else {
-    T* col = im2col ? scratch<T>(checked_mul(K, pt), 0) : nullptr;
-    for (i64 k = 0; k < nchunks; ++k)
-      chunk(part + k * wsize, p.n * k / nchunks, p.n * (k + 1) / nchunks, col, nullptr, threads);
+  } else {  // few chunks: threads split the column blocks of each
+    parallel_for(cblocks, 1, threads, [&](i64 b0, i64 b1) {
+      T* mine = ws + omp_get_thread_num() * each;
+      for (i64 k = 0; k < nchunks; ++k)
+        chunk(part + k * wsize, p.n * k / nchunks, p.n * (k + 1) / nchunks, b0, b1, mine);
+    });
   }
   if (nchunks > 1)
     parallel_for(wsize, 4096, threads, [&](i64 i0, i64 i1) {
@@ -524,14 +560,356 @@ void weight_grad(T* dw, const T* dout, const T* x, const Conv2dParams& p, Path p
     });
 }
 
+// ---------------------------------------------------------------------------
+// shifted GEMM (stride 1, enough channels per group). On the input padded
+// to width wp = w + 2 pw, output pixel q = i*wp + j reads tap (ki, kj) at
+// q + ki*dh*wp + kj*dw: every tap's im2col rows are one view of the padded
+// input, shifted. So per band of output rows
+//   forward          out (fg, Q) = sum over taps of w_tap (fg, cg) @ xpad_view_tap (cg, Q)
+//                    with B read in place (row stride = the channel plane)
+//   weight gradient  dw_tap (fg, cg) += dout (fg, Q) @ xpad_view_tap^T (Q, cg), B read in
+//                    place from a channels-last copy of the band (row stride cg)
+// The j >= ow columns of the padded-width output are computed and dropped
+// (ow/wp of the work is useful: 32/34 for a 3x3 on 32 columns). Only the
+// band is copied (once, not kh*kw times as im2col would), and every
+// micro-kernel call is a full mr x nr tile on packed A.
+
+inline bool use_shifted(const Conv2dParams& p) { return p.sh == 1 && p.sw == 1 && p.cg() >= kShiftedMinChannels; }
+
+// Rows of output per band: the padded input band (cg, rows + (kh-1) dh, wp) about kBandBytes.
+template <typename T>
+i64 band_rows(const Conv2dParams& p) {
+  const i64 wp = p.w + 2 * p.pw, halo = (p.kh - 1) * p.dh;
+  const i64 rows = kBandBytes / (p.cg() * wp * static_cast<i64>(sizeof(T))) - halo;
+  return std::clamp(rows, i64{1}, p.oh);
+}
+
+// Geometry of one band of output rows [r0, r1).
+struct Band {
+  i64 r0, r1;
+  i64 hb;    // padded input rows it reads: r1 - r0 + (kh-1) dh
+  i64 wp;    // padded width
+  i64 q;     // output pixels at padded width: (r1 - r0) wp
+  i64 qpad;  // q rounded up to nr (the columns the micro-kernel computes)
+  i64 slack; // values past the band's last plane that the last taps read
+};
+
+inline Band make_band(const Conv2dParams& p, i64 r0, i64 r1, i64 nr) {
+  Band b;
+  b.r0 = r0, b.r1 = r1, b.wp = p.w + 2 * p.pw, b.hb = r1 - r0 + (p.kh - 1) * p.dh;
+  b.q = (r1 - r0) * b.wp, b.qpad = round_up(b.q, nr);
+  b.slack = b.qpad - b.q + (p.kw - 1) * p.dw;
+  return b;
+}
+
+// xb (cg, hb, wp) + slack zeros = rows r0 - ph .. of xg (cg, h, w), zero-padded.
+template <typename T>
+void pad_band(T* __restrict xb, const T* __restrict xg, const Conv2dParams& p, const Band& b) {
+  const i64 cg = p.cg();
+  for (i64 c = 0; c < cg; ++c)
+    for (i64 t = 0; t < b.hb; ++t) {
+      T* d = xb + (c * b.hb + t) * b.wp;
+      const i64 ih = b.r0 - p.ph + t;
+      if (ih < 0 || ih >= p.h) {
+        std::fill(d, d + b.wp, T(0));
+        continue;
+      }
+      std::fill(d, d + p.pw, T(0));
+      std::memcpy(d + p.pw, xg + (c * p.h + ih) * p.w, sizeof(T) * p.w);
+      std::fill(d + p.pw + p.w, d + b.wp, T(0));
+    }
+  std::fill(xb + cg * b.hb * b.wp, xb + cg * b.hb * b.wp + b.slack, T(0));
+}
+
+// wp = w in A panels per tap: group g, tap t, channel block at pc of kb,
+// panel r at wp + ((g*khw + t)*mpad*cg) + pc*mpad + r*mr*kb, element (i, kk)
+// at [kk*mr + i] = w[g*fg + r*mr + i, pc + kk, t]; rows past fg are 0.
+template <typename T>
+void pack_tap_weights(T* wpk, const T* w, const Conv2dParams& p, const Micro<T>& u) {
+  const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw, mpad = round_up(fg, u.mr);
+  for (i64 g = 0; g < p.groups; ++g)
+    for (i64 t = 0; t < khw; ++t)
+      for (i64 pc = 0; pc < cg; pc += u.kc) {
+        const i64 kb = min64(u.kc, cg - pc);
+        T* dst = wpk + (g * khw + t) * mpad * cg + pc * mpad;
+        for (i64 f = 0; f < mpad; ++f) {
+          T* d = dst + (f / u.mr) * u.mr * kb + f % u.mr;
+          if (f >= fg) {
+            for (i64 kk = 0; kk < kb; ++kk) d[kk * u.mr] = T(0);
+            continue;
+          }
+          const T* src = w + ((g * fg + f) * cg + pc) * khw + t;
+          for (i64 kk = 0; kk < kb; ++kk) d[kk * u.mr] = src[kk * khw];
+        }
+      }
+}
+
+template <typename T>
+void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
+  const Micro<T> u = micro<T>();
+  const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw, mpad = round_up(fg, u.mr);
+  const i64 rows = band_rows<T>(p), nbands = ceil_div(p.oh, rows), items = p.n * p.groups * nbands;
+  T* wpk = scratch<T>(checked_mul(p.groups * khw * mpad, cg), 2);
+  pack_tap_weights(wpk, w, p, u);
+  // per thread: padded band, then the padded-width output (mpad, qpad)
+  const Band big = make_band(p, 0, rows, u.nr);
+  const i64 xb_size = round_up(cg * big.hb * big.wp + big.slack, 16);
+  const i64 each = xb_size + round_up(mpad * big.qpad, 16);
+  const int threads = num_threads();
+  T* ws = scratch<T>(checked_mul(each, threads), 0);
+  parallel_for(items, 1, threads, [&](i64 i0, i64 i1) {
+    T* xb = ws + omp_get_thread_num() * each;
+    T* ot = xb + xb_size;
+    for (i64 it = i0; it < i1; ++it) {
+      const i64 bi = it % nbands, ng = it / nbands, g = ng % p.groups, n = ng / p.groups;
+      const Band b = make_band(p, bi * rows, std::min(p.oh, (bi + 1) * rows), u.nr);
+      pad_band(xb, x + (n * p.c + g * cg) * p.ipix(), p, b);
+      const i64 plane = b.hb * b.wp;
+      for (i64 q0 = 0; q0 < b.qpad; q0 += u.nr)
+        for (i64 r = 0; r < mpad; r += u.mr) {
+          bool first = true;
+          for (i64 t = 0; t < khw; ++t) {
+            const i64 off = (t / p.kw) * p.dh * b.wp + (t % p.kw) * p.dw;
+            for (i64 pc = 0; pc < cg; pc += u.kc) {
+              const i64 kb = min64(u.kc, cg - pc);
+              u.fn(u.mr, u.nr, kb, T(1), wpk + (g * khw + t) * mpad * cg + pc * mpad + r * kb, 1, u.mr,
+                   xb + pc * plane + off + q0, plane, first ? T(0) : T(1), ot + r * b.qpad + q0, b.qpad, 1);
+              first = false;
+            }
+          }
+        }
+      // keep the ow useful columns of each row, add the bias
+      for (i64 f = 0; f < fg; ++f) {
+        const T bv = bias ? bias[g * fg + f] : T(0);
+        for (i64 i = b.r0; i < b.r1; ++i) {
+          T* o = out + ((n * p.f + g * fg + f) * p.oh + i) * p.ow;
+          const T* src = ot + f * b.qpad + (i - b.r0) * b.wp;
+          for (i64 j = 0; j < p.ow; ++j) o[j] = src[j] + bv;
+        }
+      }
+    }
+  });
+}
+
+// xt (hb*wp + slack, cg) = the padded band channels-last (zero-padded).
+template <typename T>
+void pad_band_t(T* __restrict xt, const T* __restrict xg, const Conv2dParams& p, const Band& b) {
+  const i64 cg = p.cg();
+  std::fill(xt, xt + (b.hb * b.wp + b.slack) * cg, T(0));
+  for (i64 t = 0; t < b.hb; ++t) {
+    const i64 ih = b.r0 - p.ph + t;
+    if (ih < 0 || ih >= p.h) continue;
+    T* d = xt + (t * b.wp + p.pw) * cg;
+    constexpr i64 C = 8;  // channels at a time: contiguous stores, one stream per channel
+    for (i64 c0 = 0; c0 < cg; c0 += C) {
+      const i64 cn = min64(C, cg - c0);
+      const T* src[C];
+      for (i64 c = 0; c < C; ++c) src[c] = xg + ((c0 + (c < cn ? c : 0)) * p.h + ih) * p.w;
+      if (cn == C)
+        for (i64 j = 0; j < p.w; ++j)
+          for (i64 c = 0; c < C; ++c) d[j * cg + c0 + c] = src[c][j];
+      else
+        for (i64 j = 0; j < p.w; ++j)
+          for (i64 c = 0; c < cn; ++c) d[j * cg + c0 + c] = src[c][j];
+    }
+  }
+}
+
+// abuf: dout rows of one band at padded width in A panels: panel r at
+// abuf + r*mr*qpad, element (i, q) at [q*mr + i] = dg[r*mr + i, r0 + q / wp, q % wp]
+// (0 for j >= ow, q >= q_band and rows past fg). dg (fg, oh, ow)
+template <typename T>
+void pack_dout_band(T* abuf, const T* dg, const Conv2dParams& p, const Band& b, i64 mr) {
+  const i64 fg = p.fg(), mpad = round_up(fg, mr);
+  std::fill(abuf, abuf + mpad * b.qpad, T(0));
+  for (i64 f = 0; f < fg; ++f) {
+    T* d = abuf + (f / mr) * mr * b.qpad + f % mr;
+    for (i64 i = b.r0; i < b.r1; ++i) {
+      const T* src = dg + (f * p.oh + i) * p.ow;
+      T* di = d + (i - b.r0) * b.wp * mr;
+      for (i64 j = 0; j < p.ow; ++j) di[j * mr] = src[j];
+    }
+  }
+}
+
+// dw (f, cg, kh, kw) by shifted GEMM. Partial sums live tap-major and
+// padded to whole micro-tiles, (groups, kh*kw, mpad, cpad), so every
+// micro-kernel call writes a full tile with unit column stride; one pass at
+// the end adds the chunks in order and permutes into dw's layout.
+template <typename T>
+void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p) {
+  const Micro<T> u = micro<T>();
+  const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw, mpad = round_up(fg, u.mr), cpad = round_up(cg, u.nr);
+  const i64 rows = band_rows<T>(p), nbands = ceil_div(p.oh, rows);
+  const i64 cpanels = cpad / u.nr, tiles = p.groups * khw * cpanels;  // (group, tap, channel panel)
+  const i64 psize = checked_mul(p.groups * khw * mpad, cpad);          // one partial gradient
+  const i64 pbytes = checked_mul(psize, static_cast<i64>(sizeof(T)));
+  const i64 nchunks = std::clamp(kPartialBytes / pbytes, i64{1}, min64(p.n, kWeightChunks));
+  const int threads = num_threads();
+  const Band big = make_band(p, 0, rows, u.nr);
+  // xt: the channels-last band, plus nr values that the last channel panel reads past cg
+  const i64 xt_size = round_up((big.hb * big.wp + big.slack) * cg + u.nr, 16);
+  const i64 each = xt_size + round_up(mpad * big.qpad, 16);
+
+  // Images [n0, n1) into dst, tiles [t0, t1) only: for each (image, band) in
+  // order, dst += dout band @ shifted band^T (the first contribution overwrites).
+  auto chunk = [&](T* dst, i64 n0, i64 n1, i64 t0, i64 t1, T* ws) {
+    T* xt = ws;
+    T* abuf = ws + xt_size;
+    for (i64 n = n0; n < n1; ++n)
+      for (i64 g = t0 / (khw * cpanels); g <= (t1 - 1) / (khw * cpanels); ++g)
+        for (i64 bi = 0; bi < nbands; ++bi) {
+          const Band b = make_band(p, bi * rows, std::min(p.oh, (bi + 1) * rows), u.nr);
+          pad_band_t(xt, x + (n * p.c + g * cg) * p.ipix(), p, b);
+          std::fill(xt + (b.hb * b.wp + b.slack) * cg, xt + (b.hb * b.wp + b.slack) * cg + u.nr, T(0));
+          pack_dout_band(abuf, dout + (n * p.f + g * fg) * p.opix(), p, b, u.mr);
+          const T beta = n == n0 && bi == 0 ? T(0) : T(1);
+          const i64 lo = std::max(t0, g * khw * cpanels), hi = std::min(t1, (g + 1) * khw * cpanels);
+          for (i64 tile = lo; tile < hi; ++tile) {
+            const i64 t = (tile / cpanels) % khw, c0 = (tile % cpanels) * u.nr;
+            const i64 off = (t / p.kw) * p.dh * b.wp + (t % p.kw) * p.dw;
+            T* c = dst + ((g * khw + t) * mpad) * cpad + c0;
+            for (i64 r = 0; r < mpad; r += u.mr)
+              u.fn(u.mr, u.nr, b.qpad, T(1), abuf + r * b.qpad, 1, u.mr, xt + off * cg + c0, cg, beta,
+                   c + r * cpad, cpad, 1);
+          }
+        }
+  };
+
+  T* part = scratch<T>(checked_mul(nchunks, psize), 1);
+  T* ws = scratch<T>(checked_mul(each, threads), 0);
+  if (balanced(nchunks, threads)) {
+    parallel_for(nchunks, 1, threads, [&](i64 k0, i64 k1) {
+      T* mine = ws + omp_get_thread_num() * each;
+      for (i64 k = k0; k < k1; ++k)
+        chunk(part + k * psize, p.n * k / nchunks, p.n * (k + 1) / nchunks, 0, tiles, mine);
+    });
+  } else {
+    parallel_for(tiles, 1, threads, [&](i64 t0, i64 t1) {
+      T* mine = ws + omp_get_thread_num() * each;
+      for (i64 k = 0; k < nchunks; ++k)
+        chunk(part + k * psize, p.n * k / nchunks, p.n * (k + 1) / nchunks, t0, t1, mine);
+    });
+  }
+  // dw[g*fg + f, c, t] = sum over chunks, in order, of part[k][g][t][f][c]
+  parallel_for(p.f, 4, threads, [&](i64 f0, i64 f1) {
+    for (i64 gf = f0; gf < f1; ++gf) {
+      const i64 g = gf / fg, f = gf % fg;
+      for (i64 c = 0; c < cg; ++c)
+        for (i64 t = 0; t < khw; ++t) {
+          const i64 i = ((g * khw + t) * mpad + f) * cpad + c;
+          T s = part[i];
+          for (i64 k = 1; k < nchunks; ++k) s += part[k * psize + i];
+          dw[(gf * cg + c) * khw + t] = s;
+        }
+    }
+  });
+}
+
+// dx (n, c, h, w) = data gradient + bias by GEMM and col2im (strided convs):
+// per (image, group), dcol (K, np) = w_g^T (K, fg) @ dout tile (fg, np), then
+// dx[n, g] += col2im(dcol), tile after tile.
+template <typename T>
+void bwd_data_col2im(T* dx, const T* dout, const T* w, const T* bias, const Conv2dParams& p) {
+  const i64 K = p.kdim(), P = p.opix(), fg = p.fg(), cg = p.cg(), HW = p.ipix();
+  const i64 pt = tile_cols<T>(K, P);
+  const int threads = num_threads();
+  const i64 units = p.n * p.groups;
+  auto init_unit = [&](T* dxg, i64 g, i64 c0, i64 c1) {
+    for (i64 c = c0; c < c1; ++c) std::fill(dxg + c * HW, dxg + (c + 1) * HW, bias ? bias[g * cg + c] : T(0));
+  };
+  if (balanced(units, threads)) {
+    const i64 col_each = round_up(checked_mul(K, pt), 16);
+    const i64 each = col_each + round_up(gemm_workspace<T>(K, pt, fg, 1), 16);
+    T* ws = scratch<T>(checked_mul(each, threads), 0);
+    parallel_for(units, 1, threads, [&](i64 u0, i64 u1) {
+      T* dcol = ws + omp_get_thread_num() * each;
+      for (i64 un = u0; un < u1; ++un) {
+        const i64 n = un / p.groups, g = un % p.groups;
+        T* dxg = dx + (n * p.c + g * cg) * HW;
+        init_unit(dxg, g, 0, cg);
+        for (i64 p0 = 0; p0 < P; p0 += pt) {
+          const i64 np = min64(pt, P - p0);
+          gemm<T>(K, np, fg, T(1), {w + g * fg * K, 1, K}, {dout + (n * p.f + g * fg) * P + p0, P, 1}, T(0),
+                  {dcol, np, 1}, dcol + col_each, 1);
+          col2im_tile(dxg, dcol, p, p0, np, 0, cg);
+        }
+      }
+    });
+    return;
+  }
+  // Few units: one at a time, all threads in each GEMM, channels split in col2im.
+  T* dcol = scratch<T>(checked_mul(K, pt), 0);
+  for (i64 un = 0; un < units; ++un) {
+    const i64 n = un / p.groups, g = un % p.groups;
+    T* dxg = dx + (n * p.c + g * cg) * HW;
+    parallel_for(cg, 1, threads, [&](i64 c0, i64 c1) { init_unit(dxg, g, c0, c1); });
+    for (i64 p0 = 0; p0 < P; p0 += pt) {
+      const i64 np = min64(pt, P - p0);
+      gemm<T>(K, np, fg, T(1), {w + g * fg * K, 1, K}, {dout + (n * p.f + g * fg) * P + p0, P, 1}, T(0),
+              {dcol, np, 1});
+      parallel_for(cg, 1, threads, [&](i64 c0, i64 c1) { col2im_tile(dxg, dcol, p, p0, np, c0, c1); });
+    }
+  }
+}
+
+// A stride-1 conv's data gradient is a stride-1 conv of dout with the
+// weights flipped in space and transposed in channels, padded by d(k-1) - p:
+// dx[c, i, j] = sum_{f, a, b} w[f, c, a, b] dout[f, i + p - a d, j + p - b d].
+// Used when its output channels (cg) fill the micro-kernel's rows well; few
+// channels (a first layer's 3) take the col2im path, whose GEMM rows are cg*kh*kw.
+inline bool data_grad_is_conv(const Conv2dParams& p) {
+  return p.sh == 1 && p.sw == 1 && p.ph <= p.dh * (p.kh - 1) && p.pw <= p.dw * (p.kw - 1) &&
+         p.cg() >= kShiftedMinChannels;
+}
+
+// The params of that conv (dout -> dx), and wt (c, fg, kh, kw) = its weights.
+template <typename T>
+Conv2dParams flip_weights(T* wt, const T* w, const Conv2dParams& p) {
+  const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw;
+  for (i64 g = 0; g < p.groups; ++g)
+    for (i64 f = 0; f < fg; ++f)
+      for (i64 c = 0; c < cg; ++c)
+        for (i64 k = 0; k < khw; ++k)
+          wt[((g * cg + c) * fg + f) * khw + (khw - 1 - k)] = w[((g * fg + f) * cg + c) * khw + k];
+  Conv2dParams q = p;
+  q.c = p.f, q.h = p.oh, q.w = p.ow, q.f = p.c;
+  q.ph = p.dh * (p.kh - 1) - p.ph, q.pw = p.dw * (p.kw - 1) - p.pw;
+  q.oh = p.h, q.ow = p.w;
+  return q;
+}
+
 }  // namespace
 
 template <typename T>
+void conv2d_fwd(T* out, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
+  if (p.n == 0) return;
+  if (choose_path(p) == Path::depthwise) return depthwise_fwd(out, x, w, bias, p);
+  if (use_shifted(p)) return fwd_shifted(out, x, w, bias, p);
+  fwd_implicit(out, x, w, bias, p);
+}
+
+template <typename T>
+void conv2d_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const Conv2dParams& p) {
+  if (p.n == 0) return;
+  if (choose_path(p) == Path::depthwise) return depthwise_bwd_data(dx, dout, w, bias, p);
+  if (!data_grad_is_conv(p)) return bwd_data_col2im(dx, dout, w, bias, p);
+  T* wt = scratch<T>(checked_mul(p.f, p.kdim()), 1);
+  const Conv2dParams q = flip_weights(wt, w, p);
+  if (use_shifted(q)) return fwd_shifted(dx, dout, wt, bias, q);
+  fwd_implicit(dx, dout, wt, bias, q);
+}
+
+template <typename T>
 void conv2d_bwd(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w, const Conv2dParams& p) {
-  const Path path = choose_path(p);
-  if (path == Path::depthwise) return depthwise_bwd(dx, dw, db, dout, x, w, p);
+  if (choose_path(p) == Path::depthwise) return depthwise_bwd(dx, dw, db, dout, x, w, p);
   if (dx) conv2d_bwd_data(dx, dout, w, static_cast<const T*>(nullptr), p);
-  weight_grad(dw, dout, x, p, path);
+  if (p.n == 0)
+    std::fill(dw, dw + p.f * p.kdim(), T(0));
+  else if (use_shifted(p))
+    weight_grad_shifted(dw, dout, x, p);
+  else
+    weight_grad_implicit(dw, dout, x, p);
   if (db) conv_bias_grad(db, dout, p.n, p.f, p.opix());
 }
 
