@@ -21,6 +21,10 @@ CONV2D_CASES = [
     ((2, 4, 7, 7), (4, 1, 3, 3), dict(groups=4, padding=1), True),          # depthwise
     ((2, 3, 8, 9), (6, 1, 3, 3), dict(groups=3, stride=2, padding=2, dilation=2), True),  # depthwise x2
     ((2, 3, 6, 6), (3, 1, 5, 5), dict(groups=3, padding=1, stride=(1, 2)), False),
+    ((2, 2, 7, 6), (6, 1, 3, 3), dict(groups=2, padding=1), True),         # depthwise x3, stride 1
+    ((2, 2, 8, 9), (2, 1, 5, 5), dict(groups=2, padding=2, dilation=(2, 1)), True),
+    ((1, 2, 11, 10), (2, 1, 9, 9), dict(groups=2, padding=4), True),       # 81 taps
+    ((2, 2, 5, 6), (2, 1, 3, 3), dict(groups=2, padding=3), True),         # padding > d(k-1)
     ((1, 1, 9, 9), (3, 1, 5, 5), dict(stride=3), True),                     # one input channel
     ((2, 5, 4, 6), (3, 5, 1, 1), {}, True),                                 # pointwise
     ((2, 6, 4, 5), (4, 3, 1, 1), dict(groups=2), False),                    # pointwise, groups
@@ -38,6 +42,7 @@ CONV2D_LARGE = [
     ((2, 8, 30, 29), (20, 8, 5, 5), dict(stride=(2, 1), padding=2), True),  # im2col, K = 200
     ((3, 3, 40, 37), (16, 3, 3, 3), dict(padding=1), True),                 # first layer
     ((5, 32, 17, 17), (32, 1, 3, 3), dict(groups=32, padding=1), True),     # depthwise
+    ((2, 16, 35, 37), (32, 1, 5, 5), dict(groups=16, padding=2), True),     # depthwise x2, 5x5, wide rows
     # shifted GEMM (stride 1, >= 16 channels per group)
     ((3, 64, 20, 18), (32, 64, 3, 3), dict(padding=1), True),
     ((3, 48, 20, 20), (40, 48, 1, 1), {}, True),                            # pointwise

@@ -33,11 +33,28 @@
 #include <algorithm>
 #include <cstring>
 
+#include "../core/isa.h"
 #include "../core/parallel.h"
 #include "../core/scratch.h"
+#include "conv_depthwise.h"
 #include "gemm/gemm.h"
 
 namespace fastdl::cpu {
+
+// The depthwise plane kernels at baseline width (conv_avx2.cpp, conv_avx512.cpp: wider).
+namespace generic {
+namespace {
+constexpr int kVecBytes = 16;
+#include "conv_depthwise_simd.h"
+}  // namespace
+
+template <typename T>
+DwKernels<T> depthwise_kernels() {
+  return {dw_pad<T>, dw_fwd_dispatch<T>, dw_wgrad_dispatch<T>, dw_sum<T>};
+}
+template DwKernels<float> depthwise_kernels<float>();
+template DwKernels<double> depthwise_kernels<double>();
+}  // namespace generic
 
 namespace {
 
@@ -192,31 +209,28 @@ T lane_dot(const T* __restrict a, const T* __restrict b, i64 n) {
 }
 
 // ---------------------------------------------------------------------------
-// depthwise: one input channel per group; output channel f reads input channel
-// f / fg. Each channel plane stays in L1 while all kh x kw taps go over it.
+// depthwise: one input channel per group; output channel f = c*fg + m reads
+// input channel c. Per (image, input channel) the plane is zero-padded once
+// (it stays in L1) and the active ISA's plane kernels (conv_depthwise.h) run
+// over it with every tap in bounds.
 
-// o (oh, ow) = bias + sum over taps of wk[ki, kj] * shifted x plane.
-// xp (h, w), wk (kh, kw)
 template <typename T>
-void depthwise_plane_fwd(T* __restrict o, const T* __restrict xp, const T* wk, T bias,
-                         const Conv2dParams& p, const TapRange* tr) {
-  for (i64 oh = 0; oh < p.oh; ++oh) {
-    T* orow = o + oh * p.ow;
-    for (i64 j = 0; j < p.ow; ++j) orow[j] = bias;
-    for (i64 ki = 0; ki < p.kh; ++ki) {
-      const i64 ih = oh * p.sh - p.ph + ki * p.dh;
-      if (ih < 0 || ih >= p.h) continue;
-      const T* xr = xp + ih * p.w;
-      for (i64 kj = 0; kj < p.kw; ++kj) {
-        const T wv = wk[ki * p.kw + kj];
-        const i64 shift = kj * p.dw - p.pw;
-        if (p.sw == 1)
-          for (i64 j = tr[kj].lo; j < tr[kj].hi; ++j) orow[j] += wv * xr[j + shift];
-        else
-          for (i64 j = tr[kj].lo; j < tr[kj].hi; ++j) orow[j] += wv * xr[j * p.sw + shift];
-      }
-    }
+DwKernels<T> dw_kernels() {
+  switch (isa_active()) {
+    case Isa::avx512: return avx512::depthwise_kernels<T>();
+    case Isa::avx2: return avx2::depthwise_kernels<T>();
+    default: return generic::depthwise_kernels<T>();
   }
+}
+
+inline DwPlane dw_plane(const Conv2dParams& p) {
+  return {p.oh, p.ow, p.kh, p.kw, p.sh, p.sw, p.dh, p.dw, p.w + 2 * p.pw};
+}
+
+// A stride-1 depthwise data gradient is the forward kernel over dout padded by
+// e = d(k-1) - p with the taps flipped (e >= 0 needed).
+inline bool dw_dx_is_fwd(const Conv2dParams& p) {
+  return p.sh == 1 && p.sw == 1 && p.ph <= p.dh * (p.kh - 1) && p.pw <= p.dw * (p.kw - 1);
 }
 
 // dxp (h, w) += the data gradient of one output plane dop (oh, ow) through wk (kh, kw).
@@ -241,65 +255,94 @@ void depthwise_plane_bwd_data(T* __restrict dxp, const T* __restrict dop, const 
   }
 }
 
-// gw (kh, kw) = per tap, sum over output pixels of dop (oh, ow) * shifted xp (h, w):
-// rows in order, each row by lane_dot (strided rows by a plain loop).
+// Per-thread planes of the depthwise passes: padded x, padded dout (dx as a forward).
+struct DwScratch {
+  i64 xp, dp, each;
+};
+inline DwScratch dw_scratch(const Conv2dParams& p) {
+  const i64 xp = round_up((p.h + 2 * p.ph) * (p.w + 2 * p.pw), 16);
+  const i64 eh = p.dh * (p.kh - 1) - p.ph, ew = p.dw * (p.kw - 1) - p.pw;
+  const i64 dp = dw_dx_is_fwd(p) ? round_up((p.oh + 2 * eh) * (p.ow + 2 * ew), 16) : 0;
+  return {xp, dp, xp + dp};
+}
+
+// dxp (h, w) = bias + the data gradient of input channel c of image n.
+// wf: the taps flipped (f, kh*kw) when dw_dx_is_fwd (dp: a padded dout plane),
+// else null (the scatter path).
 template <typename T>
-void depthwise_plane_bwd_weight(T* gw, const T* __restrict dop, const T* __restrict xp,
-                                const Conv2dParams& p, const TapRange* tr) {
-  for (i64 k = 0; k < p.kh * p.kw; ++k) gw[k] = T(0);
-  for (i64 oh = 0; oh < p.oh; ++oh) {
-    const T* drow = dop + oh * p.ow;
-    for (i64 ki = 0; ki < p.kh; ++ki) {
-      const i64 ih = oh * p.sh - p.ph + ki * p.dh;
-      if (ih < 0 || ih >= p.h) continue;
-      const T* xr = xp + ih * p.w;
-      for (i64 kj = 0; kj < p.kw; ++kj) {
-        const i64 shift = kj * p.dw - p.pw, lo = tr[kj].lo, hi = tr[kj].hi;
-        T s;
-        if (p.sw == 1) {
-          s = lane_dot(drow + lo, xr + lo + shift, hi - lo);
-        } else {
-          s = T(0);
-          for (i64 j = lo; j < hi; ++j) s += drow[j] * xr[j * p.sw + shift];
-        }
-        gw[ki * p.kw + kj] += s;
-      }
+void depthwise_plane_dx(T* dxp, const T* dout, const T* w, const T* wf, T bias, i64 n, i64 c, const Conv2dParams& p,
+                        const DwKernels<T>& k, T* dp, const TapRange* tr) {
+  const i64 fg = p.fg(), khw = p.kh * p.kw;
+  if (wf) {
+    const i64 eh = p.dh * (p.kh - 1) - p.ph, ew = p.dw * (p.kw - 1) - p.pw;
+    const DwPlane g{p.h, p.w, p.kh, p.kw, 1, 1, p.dh, p.dw, p.ow + 2 * ew};
+    for (i64 m = 0; m < fg; ++m) {
+      const i64 f = c * fg + m;
+      k.pad(dp, dout + (n * p.f + f) * p.opix(), p.oh, p.ow, eh, ew);
+      k.fwd(dxp, dp, wf + f * khw, bias, m > 0, g);
     }
+    return;
   }
+  std::fill(dxp, dxp + p.ipix(), bias);
+  for (i64 m = 0; m < fg; ++m) {
+    const i64 f = c * fg + m;
+    depthwise_plane_bwd_data(dxp, dout + (n * p.f + f) * p.opix(), w + f * khw, p, tr);
+  }
+}
+
+// The taps of w (f, kh*kw) reversed, in scratch slot 2 (dx as a forward), or null.
+template <typename T>
+const T* dw_flipped(const T* w, const Conv2dParams& p) {
+  if (!dw_dx_is_fwd(p)) return nullptr;
+  const i64 khw = p.kh * p.kw;
+  T* wf = scratch<T>(checked_mul(p.f, khw), 2);
+  for (i64 f = 0; f < p.f; ++f)
+    for (i64 t = 0; t < khw; ++t) wf[f * khw + t] = w[f * khw + khw - 1 - t];
+  return wf;
+}
+
+// Column ranges of the scatter data gradient, in scratch slot 3 (null when unused).
+inline const TapRange* dw_taps(const Conv2dParams& p) {
+  if (dw_dx_is_fwd(p)) return nullptr;
+  TapRange* tr = scratch<TapRange>(p.kw, 3);
+  for (i64 kj = 0; kj < p.kw; ++kj) tr[kj] = tap_range(p, kj);
+  return tr;
 }
 
 template <typename T>
 void depthwise_fwd(T* out, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
-  const i64 khw = p.kh * p.kw, fg = p.fg(), planes = p.n * p.f;
-  TapRange tr[64];
-  TapRange* trp = p.kw <= 64 ? tr : scratch<TapRange>(p.kw, 0);
-  for (i64 kj = 0; kj < p.kw; ++kj) trp[kj] = tap_range(p, kj);
-  parallel_for(planes, 4, [&](i64 q0, i64 q1) {
+  const DwKernels<T> k = dw_kernels<T>();
+  const DwPlane g = dw_plane(p);
+  const DwScratch sz = dw_scratch(p);
+  const i64 khw = p.kh * p.kw, fg = p.fg();
+  const int threads = num_threads();
+  T* ws = scratch<T>(checked_mul(sz.each, threads), 0);
+  parallel_for(p.n * p.c, 4, threads, [&](i64 q0, i64 q1) {
+    T* xp = ws + omp_get_thread_num() * sz.each;
     for (i64 q = q0; q < q1; ++q) {
-      const i64 n = q / p.f, f = q % p.f;
-      depthwise_plane_fwd(out + q * p.opix(), x + (n * p.c + f / fg) * p.ipix(), w + f * khw,
-                          bias ? bias[f] : T(0), p, trp);
+      const i64 n = q / p.c, c = q % p.c;
+      k.pad(xp, x + q * p.ipix(), p.h, p.w, p.ph, p.pw);
+      for (i64 m = 0; m < fg; ++m) {
+        const i64 f = c * fg + m;
+        k.fwd(out + (n * p.f + f) * p.opix(), xp, w + f * khw, bias ? bias[f] : T(0), false, g);
+      }
     }
   });
 }
 
 template <typename T>
 void depthwise_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const Conv2dParams& p) {
-  const i64 khw = p.kh * p.kw, fg = p.fg(), planes = p.n * p.c;
-  TapRange tr[64];
-  TapRange* trp = p.kw <= 64 ? tr : scratch<TapRange>(p.kw, 0);
-  for (i64 kj = 0; kj < p.kw; ++kj) trp[kj] = tap_range(p, kj);
-  parallel_for(planes, 4, [&](i64 q0, i64 q1) {
-    for (i64 q = q0; q < q1; ++q) {
-      const i64 n = q / p.c, c = q % p.c;
-      T* dxp = dx + q * p.ipix();
-      const T b = bias ? bias[c] : T(0);
-      for (i64 i = 0; i < p.ipix(); ++i) dxp[i] = b;
-      for (i64 m = 0; m < fg; ++m) {
-        const i64 f = c * fg + m;
-        depthwise_plane_bwd_data(dxp, dout + (n * p.f + f) * p.opix(), w + f * khw, p, trp);
-      }
-    }
+  const DwKernels<T> k = dw_kernels<T>();
+  const DwScratch sz = dw_scratch(p);
+  const T* wf = dw_flipped(w, p);
+  const TapRange* tr = dw_taps(p);
+  const int threads = num_threads();
+  T* ws = scratch<T>(checked_mul(sz.each, threads), 0);
+  parallel_for(p.n * p.c, 4, threads, [&](i64 q0, i64 q1) {
+    T* dp = ws + omp_get_thread_num() * sz.each + sz.xp;
+    for (i64 q = q0; q < q1; ++q)
+      depthwise_plane_dx(dx + q * p.ipix(), dout, w, wf, bias ? bias[q % p.c] : T(0), q / p.c, q % p.c, p, k, dp,
+                         tr);
   });
 }
 
@@ -308,45 +351,64 @@ void depthwise_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const C
 // db, summed over images in order afterwards.
 template <typename T>
 void depthwise_bwd(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w, const Conv2dParams& p) {
-  const i64 khw = p.kh * p.kw, fg = p.fg(), planes = p.n * p.c;
+  const i64 khw = p.kh * p.kw, fg = p.fg();
   if (p.n == 0) {
     std::fill(dw, dw + p.f * khw, T(0));
     if (db) std::fill(db, db + p.f, T(0));
     return;
   }
-  // scratch: partial dw (n, f, kh*kw), partial db (n, f), tap ranges (kw)
+  const DwKernels<T> k = dw_kernels<T>();
+  const DwPlane g = dw_plane(p);
+  const DwScratch sz = dw_scratch(p);
+  const T* wf = dx ? dw_flipped(w, p) : nullptr;
+  const TapRange* tr = dx ? dw_taps(p) : nullptr;
+  // scratch: partial dw (n, f, kh*kw), partial db (n, f)
+  // (the flipped-tap weight sums go through a 64-value stack buffer)
   const i64 pw_count = checked_mul(checked_mul(p.n, p.f), khw), pb_count = p.n * p.f;
   T* part_w = scratch<T>(pw_count + pb_count, 1);
   T* part_b = part_w + pw_count;
-  TapRange tr[64];
-  TapRange* trp = p.kw <= 64 ? tr : scratch<TapRange>(p.kw, 0);
-  for (i64 kj = 0; kj < p.kw; ++kj) trp[kj] = tap_range(p, kj);
-  parallel_for(planes, 4, [&](i64 q0, i64 q1) {
+  const int threads = num_threads();
+  T* ws = scratch<T>(checked_mul(sz.each, threads), 0);
+  // Stride 1 with p <= d(k-1): dout is padded once per plane and serves both
+  // dx (the forward kernel, flipped taps) and dw: sum over the input pixels of
+  // x * the padded dout, which is the weight kernel with x as "dout" and the
+  // taps flipped. Otherwise x is padded for dw and dx is scattered.
+  const bool via_dout = dw_dx_is_fwd(p) && khw <= 64;
+  const i64 eh = p.dh * (p.kh - 1) - p.ph, ew = p.dw * (p.kw - 1) - p.pw;
+  const DwPlane gd{p.h, p.w, p.kh, p.kw, 1, 1, p.dh, p.dw, p.ow + 2 * ew};
+  parallel_for(p.n * p.c, 4, threads, [&](i64 q0, i64 q1) {
+    T* xp = ws + omp_get_thread_num() * sz.each;
+    T* dp = xp + sz.xp;
+    T flipped[64];
     for (i64 q = q0; q < q1; ++q) {
       const i64 n = q / p.c, c = q % p.c;
-      const T* xp = x + q * p.ipix();
-      if (dx) {
-        T* dxp = dx + q * p.ipix();
-        for (i64 i = 0; i < p.ipix(); ++i) dxp[i] = T(0);
-        for (i64 m = 0; m < fg; ++m) {
-          const i64 f = c * fg + m;
-          depthwise_plane_bwd_data(dxp, dout + (n * p.f + f) * p.opix(), w + f * khw, p, trp);
-        }
+      const T* xq = x + q * p.ipix();
+      if (!via_dout) {
+        if (dx) depthwise_plane_dx(dx + q * p.ipix(), dout, w, wf, T(0), n, c, p, k, dp, tr);
+        k.pad(xp, xq, p.h, p.w, p.ph, p.pw);
       }
       for (i64 m = 0; m < fg; ++m) {
         const i64 f = c * fg + m;
-        const T* dop = dout + (n * p.f + f) * p.opix();
-        depthwise_plane_bwd_weight(part_w + (n * p.f + f) * khw, dop, xp, p, trp);
-        if (db) part_b[n * p.f + f] = lane_sum(dop, p.opix());
+        const T* df = dout + (n * p.f + f) * p.opix();
+        T* gw = part_w + (n * p.f + f) * khw;
+        if (db) part_b[n * p.f + f] = k.sum(df, p.opix());
+        if (!via_dout) {
+          k.wgrad(gw, nullptr, df, xp, g);
+          continue;
+        }
+        k.pad(dp, df, p.oh, p.ow, eh, ew);
+        if (dx) k.fwd(dx + q * p.ipix(), dp, wf + f * khw, T(0), m > 0, gd);
+        k.wgrad(flipped, nullptr, xq, dp, gd);
+        for (i64 t = 0; t < khw; ++t) gw[t] = flipped[khw - 1 - t];
       }
     }
   });
-  parallel_for(p.f, 16, [&](i64 f0, i64 f1) {
+  parallel_for(p.f, 16, threads, [&](i64 f0, i64 f1) {
     for (i64 f = f0; f < f1; ++f) {
-      for (i64 k = 0; k < khw; ++k) {
-        T s = part_w[f * khw + k];
-        for (i64 n = 1; n < p.n; ++n) s += part_w[(n * p.f + f) * khw + k];
-        dw[f * khw + k] = s;
+      for (i64 t = 0; t < khw; ++t) {
+        T s = part_w[f * khw + t];
+        for (i64 n = 1; n < p.n; ++n) s += part_w[(n * p.f + f) * khw + t];
+        dw[f * khw + t] = s;
       }
       if (db) {
         T s = part_b[f];
