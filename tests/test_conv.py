@@ -52,6 +52,12 @@ CONV2D_LARGE = [
     ((2, 300, 7, 6), (26, 300, 3, 3), dict(padding=1), True),               # C > kc: channel blocks
     ((2, 24, 8, 9), (18, 24, 3, 3), dict(padding=3), True),                 # padding > d(k-1): col2im dx
     ((2, 24, 9, 9), (36, 24, 2, 2), dict(padding=(0, 1)), True),            # even kernel
+    # shifted GEMM on phases (strided)
+    ((2, 20, 15, 16), (18, 20, 4, 4), dict(stride=2, padding=1), True),
+    ((2, 16, 17, 13), (20, 16, 3, 3), dict(stride=(2, 1), padding=(1, 2), dilation=(2, 1)), True),
+    ((2, 16, 10, 11), (16, 16, 2, 2), dict(stride=3), True),                # dx phases no tap reaches
+    ((3, 32, 9, 9), (24, 32, 1, 1), dict(stride=2), False),                 # 1x1 stride 2: one phase used
+    ((1, 16, 21, 20), (16, 16, 5, 5), dict(stride=3, padding=2), True),
 ]
 
 
@@ -105,6 +111,9 @@ CONV_T_CASES = [
 CONV_T_LARGE = [
     ((3, 64, 8, 8), (64, 32, 4, 4), dict(stride=2, padding=1), True),
     ((2, 40, 10, 9), (40, 24, 3, 3), dict(padding=1), True),
+    ((2, 24, 7, 6), (24, 16, 3, 3), dict(stride=2, padding=1, output_padding=1), True),
+    ((2, 32, 5, 6), (32, 32, 2, 2), dict(stride=3), False),                  # gaps between the windows
+    ((2, 32, 6, 5), (32, 8, 3, 3), dict(stride=2, groups=2, dilation=2), True),
 ]
 
 
@@ -139,6 +148,8 @@ DETERMINISM = [
     ("conv2d", (10, 24, 10, 10), (40, 24, 1, 1), {}),                       # pointwise, 8 chunks
     ("conv2d", (3, 8, 15, 15), (8, 1, 3, 3), dict(groups=8, padding=1)),    # depthwise
     ("conv_transpose2d", (5, 16, 8, 8), (16, 8, 4, 4), dict(stride=2, padding=1)),
+    ("conv_transpose2d", (3, 32, 8, 8), (32, 16, 4, 4), dict(stride=2, padding=1)),   # shifted, phases
+    ("conv2d", (1, 16, 30, 30), (16, 16, 3, 3), dict(stride=2, padding=1)),           # shifted, phases, batch 1
 ]
 
 

@@ -623,99 +623,189 @@ void weight_grad_implicit(T* dw, const T* dout, const T* x, const Conv2dParams& 
 }
 
 // ---------------------------------------------------------------------------
-// shifted GEMM (stride 1, enough channels per group). On the input padded
-// to width wp = w + 2 pw, output pixel q = i*wp + j reads tap (ki, kj) at
-// q + ki*dh*wp + kj*dw: every tap's im2col rows are one view of the padded
-// input, shifted. So per band of output rows
-//   forward          out (fg, Q) = sum over taps of w_tap (fg, cg) @ xpad_view_tap (cg, Q)
-//                    with B read in place (row stride = the channel plane)
-//   weight gradient  dw_tap (fg, cg) += dout (fg, Q) @ xpad_view_tap^T (Q, cg), B read in
-//                    place from a channels-last copy of the band (row stride cg)
-// The j >= ow columns of the padded-width output are computed and dropped
-// (ow/wp of the work is useful: 32/34 for a 3x3 on 32 columns). Only the
-// band is copied (once, not kh*kw times as im2col would), and every
-// micro-kernel call is a full mr x nr tile on packed A.
+// shifted GEMM (enough channels per group; any stride, through phases).
+//
+// On an input padded to width wq, output pixel q = i*wq + j of a stride-1
+// conv reads tap (ki, kj) at q + ki*dh*wq + kj*dw: every tap's im2col rows
+// are one view of the padded input, shifted. A stride-s conv is the same on
+// the sh x sw phase planes of the padded input (phase (a, b) holds its rows
+// a, a + sh, ... and columns b, b + sw, ...): tap (ki, kj) reads phase
+// (ki*dh mod sh, kj*dw mod sw) shifted by (ki*dh div sh, kj*dw div sw). And
+// the data gradient of a stride-s conv is, for each phase of dx, a stride-1
+// conv of dout with the taps that land on that phase. Per band of output
+// rows (one image and group):
+//   forward    out (fg, Q) = sum over taps of w_tap (fg, cg) @ view_tap (cg, Q)
+//   data grad  dx phase (cg, Q) = sum over its taps of w_tap^T (cg, fg) @ dout view_tap (fg, Q)
+//   weight     dw_tap (fg, cg) += dout (fg, Q) @ view_tap^T (Q, cg), from a
+//              channels-last copy of the band
+// with Q the band's pixels at padded width (the columns past the output
+// width are computed and dropped). A band is copied once, not kh*kw times as
+// im2col would be, and every micro-kernel call is a full mr x nr tile on
+// packed A.
 
-inline bool use_shifted(const Conv2dParams& p) { return p.sh == 1 && p.sw == 1 && p.cg() >= kShiftedMinChannels; }
-
-// Rows of output per band: the padded input band (cg, rows + (kh-1) dh, wp) about kBandBytes.
-template <typename T>
-i64 band_rows(const Conv2dParams& p) {
-  const i64 wp = p.w + 2 * p.pw, halo = (p.kh - 1) * p.dh;
-  const i64 rows = kBandBytes / (p.cg() * wp * static_cast<i64>(sizeof(T))) - halo;
-  return std::clamp(rows, i64{1}, p.oh);
+// (Tap and phase lists live on the stack: at most 64 of each.)
+inline bool use_shifted(const Conv2dParams& p) {
+  return p.cg() >= kShiftedMinChannels && p.kh * p.kw <= 64 && p.sh * p.sw <= 64 && p.kh <= 64 && p.kw <= 64;
 }
+inline bool use_shifted_data(const Conv2dParams& p) { return use_shifted(p) && p.fg() >= kShiftedMinChannels; }
 
-// Geometry of one band of output rows [r0, r1).
-struct Band {
-  i64 r0, r1;
-  i64 hb;    // padded input rows it reads: r1 - r0 + (kh-1) dh
-  i64 wp;    // padded width
-  i64 q;     // output pixels at padded width: (r1 - r0) wp
-  i64 qpad;  // q rounded up to nr (the columns the micro-kernel computes)
-  i64 slack; // values past the band's last plane that the last taps read
+// One source band: per channel `slots` planes of (hb, wq), channel c slot s
+// at src + (c*slots + s)*plane, then `slack` values the last taps read past
+// the end (zeros). The band's outputs are rows*wq pixels at padded width.
+struct ShiftBand {
+  i64 rows;       // output rows in the band
+  i64 hb, wq;     // rows and width of a source plane
+  i64 plane;      // hb * wq
+  i64 slots;
+  i64 q, qpad;    // rows * wq, rounded up to nr
+  i64 slack;
+  i64 size() const { return slots * plane; }  // per channel
 };
 
-inline Band make_band(const Conv2dParams& p, i64 r0, i64 r1, i64 nr) {
-  Band b;
-  b.r0 = r0, b.r1 = r1, b.wp = p.w + 2 * p.pw, b.hb = r1 - r0 + (p.kh - 1) * p.dh;
-  b.q = (r1 - r0) * b.wp, b.qpad = round_up(b.q, nr);
-  b.slack = b.qpad - b.q + (p.kw - 1) * p.dw;
+inline ShiftBand make_shift_band(i64 rows, i64 halo_rows, i64 wq, i64 slots, i64 max_dj, i64 nr) {
+  ShiftBand b;
+  b.rows = rows, b.hb = rows + halo_rows, b.wq = wq, b.plane = b.hb * wq, b.slots = slots;
+  b.q = rows * wq, b.qpad = round_up(b.q, nr), b.slack = b.qpad - b.q + max_dj;
   return b;
 }
 
-// xb (cg, hb, wp) + slack zeros = rows r0 - ph .. of xg (cg, h, w), zero-padded.
-template <typename T>
-void pad_band(T* __restrict xb, const T* __restrict xg, const Conv2dParams& p, const Band& b) {
-  const i64 cg = p.cg();
-  for (i64 c = 0; c < cg; ++c)
-    for (i64 t = 0; t < b.hb; ++t) {
-      T* d = xb + (c * b.hb + t) * b.wp;
-      const i64 ih = b.r0 - p.ph + t;
-      if (ih < 0 || ih >= p.h) {
-        std::fill(d, d + b.wp, T(0));
-        continue;
-      }
-      std::fill(d, d + p.pw, T(0));
-      std::memcpy(d + p.pw, xg + (c * p.h + ih) * p.w, sizeof(T) * p.w);
-      std::fill(d + p.pw + p.w, d + b.wp, T(0));
-    }
-  std::fill(xb + cg * b.hb * b.wp, xb + cg * b.hb * b.wp + b.slack, T(0));
+// A tap of a shifted GEMM: source slot, row and column shift, weight tap index ki*kw + kj.
+struct ShiftTap {
+  i64 slot, di, dj, wt;
+};
+
+// The forward's taps over the phases of the padded input (also the weight
+// gradient's): slot_of maps phase a*sw + b to its slot (phases no tap reads get none).
+struct FwdPhases {
+  ShiftTap taps[64];
+  i64 ntaps, slots, phase_a[64], phase_b[64];  // slot -> phase
+  i64 max_di, max_dj, wq;                      // shifts and the padded width ow + max_dj
+};
+
+inline FwdPhases fwd_phases(const Conv2dParams& p) {
+  FwdPhases f{};
+  i64 slot_of[64];
+  std::fill(slot_of, slot_of + p.sh * p.sw, i64{-1});
+  f.ntaps = p.kh * p.kw;
+  for (i64 t = 0; t < f.ntaps; ++t) {
+    const i64 ri = (t / p.kw) * p.dh, rj = (t % p.kw) * p.dw;
+    const i64 a = ri % p.sh, b = rj % p.sw, ph = a * p.sw + b;
+    if (slot_of[ph] < 0) f.phase_a[f.slots] = a, f.phase_b[f.slots] = b, slot_of[ph] = f.slots++;
+    f.taps[t] = {slot_of[ph], ri / p.sh, rj / p.sw, t};
+    f.max_di = std::max(f.max_di, ri / p.sh), f.max_dj = std::max(f.max_dj, rj / p.sw);
+  }
+  f.wq = p.ow + f.max_dj;
+  return f;
 }
 
-// wp = w in A panels per tap: group g, tap t, channel block at pc of kb,
-// panel r at wp + ((g*khw + t)*mpad*cg) + pc*mpad + r*mr*kb, element (i, kk)
-// at [kk*mr + i] = w[g*fg + r*mr + i, pc + kk, t]; rows past fg are 0.
+// Output rows per band: the source band (channels x slots x rows+halo x wq) about kBandBytes.
 template <typename T>
-void pack_tap_weights(T* wpk, const T* w, const Conv2dParams& p, const Micro<T>& u) {
-  const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw, mpad = round_up(fg, u.mr);
-  for (i64 g = 0; g < p.groups; ++g)
-    for (i64 t = 0; t < khw; ++t)
-      for (i64 pc = 0; pc < cg; pc += u.kc) {
-        const i64 kb = min64(u.kc, cg - pc);
-        T* dst = wpk + (g * khw + t) * mpad * cg + pc * mpad;
-        for (i64 f = 0; f < mpad; ++f) {
-          T* d = dst + (f / u.mr) * u.mr * kb + f % u.mr;
-          if (f >= fg) {
-            for (i64 kk = 0; kk < kb; ++kk) d[kk * u.mr] = T(0);
-            continue;
-          }
-          const T* src = w + ((g * fg + f) * cg + pc) * khw + t;
-          for (i64 kk = 0; kk < kb; ++kk) d[kk * u.mr] = src[kk * khw];
+i64 shift_band_rows(i64 channels, i64 slots, i64 halo, i64 wq, i64 out_rows) {
+  const i64 rows = kBandBytes / (channels * slots * wq * static_cast<i64>(sizeof(T))) - halo;
+  return std::clamp(rows, i64{1}, std::max(out_rows, i64{1}));
+}
+
+// A panels per tap: for group g and tap t, the (m, k) matrix src(g, t, row, col)
+// in panels of mr rows, k in kc blocks: panel r of the k block at pc (kb
+// columns) at dst + (g*ntaps + t)*mpad*k + pc*mpad + r*mr*kb, element (i, kk) at
+// [kk*mr + i]; rows past m are 0.
+template <typename T, typename Src>
+void pack_tap_panels(T* dst, i64 groups, i64 ntaps, i64 m, i64 k, const Micro<T>& u, const Src& src) {
+  const i64 mpad = round_up(m, u.mr);
+  for (i64 g = 0; g < groups; ++g)
+    for (i64 t = 0; t < ntaps; ++t)
+      for (i64 pc = 0; pc < k; pc += u.kc) {
+        const i64 kb = min64(u.kc, k - pc);
+        T* base = dst + (g * ntaps + t) * mpad * k + pc * mpad;
+        for (i64 row = 0; row < mpad; ++row) {
+          T* d = base + (row / u.mr) * u.mr * kb + row % u.mr;
+          for (i64 kk = 0; kk < kb; ++kk) d[kk * u.mr] = row < m ? src(g, t, row, pc + kk) : T(0);
         }
       }
+}
+
+// ot (mpad, qpad) = sum over taps of A_tap (mpad, k) @ B_tap (k, qpad), B_tap
+// row kk at src + (kk*slots + slot)*plane + di*wq + dj (k = source channels).
+template <typename T>
+void shifted_band(T* ot, const T* src, const ShiftBand& b, const ShiftTap* taps, i64 ntaps, const T* apack,
+                  i64 mpad, i64 k, const Micro<T>& u) {
+  if (ntaps == 0) {
+    std::fill(ot, ot + mpad * b.qpad, T(0));
+    return;
+  }
+  const i64 bstride = b.slots * b.plane;
+  for (i64 q0 = 0; q0 < b.qpad; q0 += u.nr)
+    for (i64 r = 0; r < mpad; r += u.mr) {
+      bool first = true;
+      for (i64 t = 0; t < ntaps; ++t) {
+        const ShiftTap& tp = taps[t];
+        const T* bt = src + tp.slot * b.plane + tp.di * b.wq + tp.dj + q0;
+        const T* at = apack + tp.wt * mpad * k;
+        for (i64 pc = 0; pc < k; pc += u.kc) {
+          const i64 kb = min64(u.kc, k - pc);
+          u.fn(u.mr, u.nr, kb, T(1), at + pc * mpad + r * kb, 1, u.mr, bt + pc * bstride, bstride,
+               first ? T(0) : T(1), ot + r * b.qpad + q0, b.qpad, 1);
+          first = false;
+        }
+      }
+    }
+}
+
+// d[0..n) = src[j*step] for the columns j in [lo, hi) and 0 elsewhere (one
+// source row into one band row; no per-element bounds checks).
+template <typename T>
+inline void band_row(T* __restrict d, const T* __restrict src, i64 n, i64 lo, i64 hi, i64 step) {
+  for (i64 j = 0; j < lo; ++j) d[j] = T(0);
+  if (step == 1)
+    for (i64 j = lo; j < hi; ++j) d[j] = src[j];
+  else
+    for (i64 j = lo; j < hi; ++j) d[j] = src[j * step];
+  for (i64 j = hi; j < n; ++j) d[j] = T(0);
+}
+
+// Columns j in [0, n) whose source column j*step + b0 lies in [0, w): [lo, hi).
+inline void band_cols(i64 n, i64 step, i64 b0, i64 w, i64* lo, i64* hi) {
+  *lo = min64(n, cdiv0(-b0, step));
+  *hi = max64(*lo, min64(n, cdiv0(w - b0, step)));
+}
+
+// The forward's source band for output rows r0 ..: channel c, slot (a, b),
+// element (t, j) = x[c, (r0 + t)*sh + a - ph, j*sw + b - pw] (0 outside x).
+// xg (cg, h, w)
+template <typename T>
+void fwd_band(T* __restrict xb, const T* __restrict xg, const Conv2dParams& p, const FwdPhases& f,
+              const ShiftBand& b, i64 r0) {
+  for (i64 s = 0; s < f.slots; ++s) {
+    const i64 b0 = f.phase_b[s] - p.pw;  // input column of j = 0
+    i64 lo, hi;
+    band_cols(b.wq, p.sw, b0, p.w, &lo, &hi);
+    for (i64 c = 0; c < p.cg(); ++c)
+      for (i64 t = 0; t < b.hb; ++t) {
+        T* d = xb + (c * f.slots + s) * b.plane + t * b.wq;
+        const i64 ih = (r0 + t) * p.sh + f.phase_a[s] - p.ph;
+        if (ih < 0 || ih >= p.h)
+          band_row(d, d, b.wq, b.wq, b.wq, 1);
+        else
+          band_row(d, xg + (c * p.h + ih) * p.w + b0, b.wq, lo, hi, p.sw);
+      }
+  }
+  std::fill(xb + p.cg() * b.size(), xb + p.cg() * b.size() + b.slack, T(0));
 }
 
 template <typename T>
 void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
   const Micro<T> u = micro<T>();
   const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw, mpad = round_up(fg, u.mr);
-  const i64 rows = band_rows<T>(p), nbands = ceil_div(p.oh, rows), items = p.n * p.groups * nbands;
+  const FwdPhases f = fwd_phases(p);
+  const i64 rows = shift_band_rows<T>(cg, f.slots, f.max_di, f.wq, p.oh), nbands = ceil_div(p.oh, rows);
+  const i64 items = p.n * p.groups * nbands;
   T* wpk = scratch<T>(checked_mul(p.groups * khw * mpad, cg), 2);
-  pack_tap_weights(wpk, w, p, u);
-  // per thread: padded band, then the padded-width output (mpad, qpad)
-  const Band big = make_band(p, 0, rows, u.nr);
-  const i64 xb_size = round_up(cg * big.hb * big.wp + big.slack, 16);
+  pack_tap_panels(wpk, p.groups, khw, fg, cg, u, [&](i64 g, i64 t, i64 row, i64 col) {
+    return w[((g * fg + row) * cg + col) * khw + t];
+  });
+  const ShiftBand big = make_shift_band(rows, f.max_di, f.wq, f.slots, f.max_dj, u.nr);
+  // per thread: source band (a shorter last band may need up to nr more slack), output band
+  const i64 xb_size = round_up(cg * big.size() + big.slack + u.nr, 16);
   const i64 each = xb_size + round_up(mpad * big.qpad, 16);
   const int threads = num_threads();
   T* ws = scratch<T>(checked_mul(each, threads), 0);
@@ -724,28 +814,15 @@ void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dPara
     T* ot = xb + xb_size;
     for (i64 it = i0; it < i1; ++it) {
       const i64 bi = it % nbands, ng = it / nbands, g = ng % p.groups, n = ng / p.groups;
-      const Band b = make_band(p, bi * rows, std::min(p.oh, (bi + 1) * rows), u.nr);
-      pad_band(xb, x + (n * p.c + g * cg) * p.ipix(), p, b);
-      const i64 plane = b.hb * b.wp;
-      for (i64 q0 = 0; q0 < b.qpad; q0 += u.nr)
-        for (i64 r = 0; r < mpad; r += u.mr) {
-          bool first = true;
-          for (i64 t = 0; t < khw; ++t) {
-            const i64 off = (t / p.kw) * p.dh * b.wp + (t % p.kw) * p.dw;
-            for (i64 pc = 0; pc < cg; pc += u.kc) {
-              const i64 kb = min64(u.kc, cg - pc);
-              u.fn(u.mr, u.nr, kb, T(1), wpk + (g * khw + t) * mpad * cg + pc * mpad + r * kb, 1, u.mr,
-                   xb + pc * plane + off + q0, plane, first ? T(0) : T(1), ot + r * b.qpad + q0, b.qpad, 1);
-              first = false;
-            }
-          }
-        }
-      // keep the ow useful columns of each row, add the bias
-      for (i64 f = 0; f < fg; ++f) {
-        const T bv = bias ? bias[g * fg + f] : T(0);
-        for (i64 i = b.r0; i < b.r1; ++i) {
-          T* o = out + ((n * p.f + g * fg + f) * p.oh + i) * p.ow;
-          const T* src = ot + f * b.qpad + (i - b.r0) * b.wp;
+      const i64 r0 = bi * rows, r1 = std::min(p.oh, r0 + rows);
+      const ShiftBand b = make_shift_band(r1 - r0, f.max_di, f.wq, f.slots, f.max_dj, u.nr);
+      fwd_band(xb, x + (n * p.c + g * cg) * p.ipix(), p, f, b, r0);
+      shifted_band(ot, xb, b, f.taps, khw, wpk + g * khw * mpad * cg, mpad, cg, u);
+      for (i64 fo = 0; fo < fg; ++fo) {  // keep the ow useful columns of each row, add the bias
+        const T bv = bias ? bias[g * fg + fo] : T(0);
+        for (i64 i = r0; i < r1; ++i) {
+          T* o = out + ((n * p.f + g * fg + fo) * p.oh + i) * p.ow;
+          const T* src = ot + fo * b.qpad + (i - r0) * b.wq;
           for (i64 j = 0; j < p.ow; ++j) o[j] = src[j] + bv;
         }
       }
@@ -753,42 +830,174 @@ void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dPara
   });
 }
 
-// xt (hb*wp + slack, cg) = the padded band channels-last (zero-padded).
-template <typename T>
-void pad_band_t(T* __restrict xt, const T* __restrict xg, const Conv2dParams& p, const Band& b) {
-  const i64 cg = p.cg();
-  std::fill(xt, xt + (b.hb * b.wp + b.slack) * cg, T(0));
-  for (i64 t = 0; t < b.hb; ++t) {
-    const i64 ih = b.r0 - p.ph + t;
-    if (ih < 0 || ih >= p.h) continue;
-    T* d = xt + (t * b.wp + p.pw) * cg;
-    constexpr i64 C = 8;  // channels at a time: contiguous stores, one stream per channel
-    for (i64 c0 = 0; c0 < cg; c0 += C) {
-      const i64 cn = min64(C, cg - c0);
-      const T* src[C];
-      for (i64 c = 0; c < C; ++c) src[c] = xg + ((c0 + (c < cn ? c : 0)) * p.h + ih) * p.w;
-      if (cn == C)
-        for (i64 j = 0; j < p.w; ++j)
-          for (i64 c = 0; c < C; ++c) d[j * cg + c0 + c] = src[c][j];
-      else
-        for (i64 j = 0; j < p.w; ++j)
-          for (i64 c = 0; c < cn; ++c) d[j * cg + c0 + c] = src[c][j];
-    }
+// The data gradient's phases: dx phase (a, b) holds dx rows a, a + sh, ...
+// and columns b, b + sw, ...; its taps are the (ki, kj) with
+// a + ph - ki*dh and b + pw - kj*dw divisible by the stride, reading dout
+// at (i + e, j + e') with e = (a + ph - ki*dh) / sh.
+struct DataPhase {
+  i64 a, b;
+  i64 nh, nw;          // dx phase rows and columns
+  i64 min_e, max_e;    // row shifts into dout
+  i64 min_f, max_f;    // column shifts
+  i64 wq;              // nw + max_f - min_f
+  i64 ntaps;
+  ShiftTap taps[64];   // slot 0, di = e - min_e, dj = f - min_f
+};
+
+inline i64 floor_div(i64 a, i64 b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+inline DataPhase data_phase(const Conv2dParams& p, i64 a, i64 b) {
+  DataPhase d{};
+  d.a = a, d.b = b;
+  d.nh = a < p.h ? ceil_div(p.h - a, p.sh) : 0;
+  d.nw = b < p.w ? ceil_div(p.w - b, p.sw) : 0;
+  i64 er[64], ec[64], kis[64], kjs[64], nr = 0, nc = 0;
+  for (i64 ki = 0; ki < p.kh; ++ki) {
+    const i64 v = a + p.ph - ki * p.dh;
+    if (((v % p.sh) + p.sh) % p.sh == 0) kis[nr] = ki, er[nr++] = floor_div(v, p.sh);
   }
+  for (i64 kj = 0; kj < p.kw; ++kj) {
+    const i64 v = b + p.pw - kj * p.dw;
+    if (((v % p.sw) + p.sw) % p.sw == 0) kjs[nc] = kj, ec[nc++] = floor_div(v, p.sw);
+  }
+  if (nr == 0 || nc == 0) return d;  // no tap reaches this phase: dx there is the bias
+  d.min_e = *std::min_element(er, er + nr), d.max_e = *std::max_element(er, er + nr);
+  d.min_f = *std::min_element(ec, ec + nc), d.max_f = *std::max_element(ec, ec + nc);
+  d.wq = d.nw + d.max_f - d.min_f;
+  for (i64 r = 0; r < nr; ++r)
+    for (i64 c = 0; c < nc; ++c)
+      d.taps[d.ntaps++] = {0, er[r] - d.min_e, ec[c] - d.min_f, kis[r] * p.kw + kjs[c]};
+  return d;
 }
 
-// abuf: dout rows of one band at padded width in A panels: panel r at
-// abuf + r*mr*qpad, element (i, q) at [q*mr + i] = dg[r*mr + i, r0 + q / wp, q % wp]
-// (0 for j >= ow, q >= q_band and rows past fg). dg (fg, oh, ow)
+// The data gradient's source band for dx-phase rows i0 ..: channel f,
+// element (t, j) = dout[f, i0 + e0 + t, j + f0] (0 outside). dg (fg, oh, ow)
 template <typename T>
-void pack_dout_band(T* abuf, const T* dg, const Conv2dParams& p, const Band& b, i64 mr) {
+void data_band(T* __restrict db, const T* __restrict dg, const Conv2dParams& p, i64 e0, i64 f0, const ShiftBand& b,
+               i64 i0) {
+  i64 lo, hi;
+  band_cols(b.wq, 1, f0, p.ow, &lo, &hi);
+  for (i64 f = 0; f < p.fg(); ++f)
+    for (i64 t = 0; t < b.hb; ++t) {
+      T* dst = db + f * b.plane + t * b.wq;
+      const i64 oh = i0 + e0 + t;
+      if (oh < 0 || oh >= p.oh)
+        band_row(dst, dst, b.wq, b.wq, b.wq, 1);
+      else
+        band_row(dst, dg + (f * p.oh + oh) * p.ow + f0, b.wq, lo, hi, 1);
+    }
+  std::fill(db + p.fg() * b.plane, db + p.fg() * b.plane + b.slack, T(0));
+}
+
+// dx (n, c, h, w) = data gradient (+ bias (c,)) by shifted GEMM: per (image,
+// group, band of dx-phase rows) one dout band, shared by every phase (each
+// phase's taps shifted by that phase's e, e').
+template <typename T>
+void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2dParams& p) {
+  const Micro<T> u = micro<T>();
+  const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw, mpad = round_up(cg, u.mr);
+  const i64 nph = p.sh * p.sw;
+  DataPhase* ph = reinterpret_cast<DataPhase*>(scratch_bytes(checked_mul(nph, sizeof(DataPhase)), 3));
+  // common source geometry: row shifts [e0, e1], column shifts [f0, f1] over all phases
+  i64 e0 = 0, e1 = 0, f0 = 0, f1 = 0, nh = 0, nw = 0;
+  bool any = false;
+  for (i64 k = 0; k < nph; ++k) {
+    DataPhase& d = ph[k];
+    d = data_phase(p, k / p.sw, k % p.sw);
+    nh = std::max(nh, d.nh), nw = std::max(nw, d.nw);
+    if (d.ntaps == 0) continue;
+    e0 = any ? std::min(e0, d.min_e) : d.min_e, e1 = any ? std::max(e1, d.max_e) : d.max_e;
+    f0 = any ? std::min(f0, d.min_f) : d.min_f, f1 = any ? std::max(f1, d.max_f) : d.max_f;
+    any = true;
+  }
+  for (i64 k = 0; k < nph; ++k)  // taps relative to the common band
+    for (i64 t = 0; t < ph[k].ntaps; ++t)
+      ph[k].taps[t].di += ph[k].min_e - e0, ph[k].taps[t].dj += ph[k].min_f - f0;
+  const i64 wq = nw + f1 - f0;
+  const i64 rows = shift_band_rows<T>(fg, 1, e1 - e0, wq, nh), nbands = ceil_div(std::max(nh, i64{1}), rows);
+  const i64 items = p.n * p.groups * nbands;
+  T* wpk = scratch<T>(checked_mul(p.groups * khw * mpad, fg), 2);  // w_tap^T (cg, fg) per tap
+  pack_tap_panels(wpk, p.groups, khw, cg, fg, u, [&](i64 g, i64 t, i64 row, i64 col) {
+    return w[((g * fg + col) * cg + row) * khw + t];
+  });
+  const ShiftBand big = make_shift_band(rows, e1 - e0, wq, 1, f1 - f0, u.nr);
+  const i64 src_size = round_up(fg * big.plane + big.slack + u.nr, 16);
+  const i64 each = src_size + round_up(mpad * big.qpad, 16);
+  const int threads = num_threads();
+  T* ws = scratch<T>(checked_mul(each, threads), 0);
+  parallel_for(items, 1, threads, [&](i64 i0, i64 i1) {
+    T* src = ws + omp_get_thread_num() * each;
+    T* ot = src + src_size;
+    for (i64 it = i0; it < i1; ++it) {
+      const i64 bi = it % nbands, ng = it / nbands, g = ng % p.groups, n = ng / p.groups;
+      const i64 r0 = bi * rows, r1 = std::min(nh, r0 + rows);
+      T* dxg = dx + (n * p.c + g * cg) * p.ipix();
+      const ShiftBand b = make_shift_band(r1 - r0, e1 - e0, wq, 1, f1 - f0, u.nr);
+      if (any) data_band(src, dout + (n * p.f + g * fg) * p.opix(), p, e0, f0, b, r0);
+      for (i64 k = 0; k < nph; ++k) {
+        const DataPhase& d = ph[k];
+        const i64 pr1 = std::min(r1, d.nh);
+        if (r0 >= pr1 || d.nw == 0) continue;
+        if (d.ntaps) shifted_band(ot, src, b, d.taps, d.ntaps, wpk + g * khw * mpad * fg, mpad, fg, u);
+        for (i64 c = 0; c < cg; ++c) {  // the phase's dx values; a phase no tap reaches gets the bias
+          const T bv = bias ? bias[g * cg + c] : T(0);
+          for (i64 i = r0; i < pr1; ++i) {
+            T* o = dxg + (c * p.h + i * p.sh + d.a) * p.w + d.b;
+            const T* sr = ot + c * b.qpad + (i - r0) * b.wq;
+            if (d.ntaps)
+              for (i64 j = 0; j < d.nw; ++j) o[j * p.sw] = sr[j] + bv;
+            else
+              for (i64 j = 0; j < d.nw; ++j) o[j * p.sw] = bv;
+          }
+        }
+      }
+    }
+  });
+}
+
+// The weight gradient's source band, channels last: slot s, element
+// (t*wq + j, c) at xt[(s*(plane + slack) + t*wq + j)*cg + c] = the forward band's value.
+template <typename T>
+void fwd_band_t(T* __restrict xt, const T* __restrict xg, const Conv2dParams& p, const FwdPhases& f,
+                const ShiftBand& b, i64 r0) {
+  const i64 cg = p.cg(), span = b.plane + b.slack;
+  std::fill(xt, xt + f.slots * span * cg, T(0));
+  for (i64 s = 0; s < f.slots; ++s)
+    for (i64 t = 0; t < b.hb; ++t) {
+      const i64 ih = (r0 + t) * p.sh + f.phase_a[s] - p.ph;
+      if (ih < 0 || ih >= p.h) continue;
+      const i64 b0 = f.phase_b[s] - p.pw;
+      // columns j whose input column j*sw + b0 lies in x
+      const i64 jlo = std::min(b.wq, cdiv0(-b0, p.sw));
+      const i64 jhi = std::max(jlo, std::min(b.wq, cdiv0(p.w - b0, p.sw)));
+      T* d = xt + (s * span + t * b.wq) * cg;
+      constexpr i64 C = 8;  // channels at a time: contiguous stores, one stream per channel
+      for (i64 c0 = 0; c0 < cg; c0 += C) {
+        const i64 cn = min64(C, cg - c0);
+        const T* src[C];
+        for (i64 c = 0; c < C; ++c) src[c] = xg + ((c0 + (c < cn ? c : 0)) * p.h + ih) * p.w + b0;
+        if (cn == C)
+          for (i64 j = jlo; j < jhi; ++j)
+            for (i64 c = 0; c < C; ++c) d[j * cg + c0 + c] = src[c][j * p.sw];
+        else
+          for (i64 j = jlo; j < jhi; ++j)
+            for (i64 c = 0; c < cn; ++c) d[j * cg + c0 + c] = src[c][j * p.sw];
+      }
+    }
+}
+
+// abuf: the dout rows of a band at padded width in A panels: panel r at
+// abuf + r*mr*qpad, element (i, q) at [q*mr + i] = dg[r*mr + i, r0 + q / wq, q % wq]
+// (0 for columns past ow, q >= rows*wq and rows past fg). dg (fg, oh, ow)
+template <typename T>
+void pack_dout_band(T* abuf, const T* dg, const Conv2dParams& p, const ShiftBand& b, i64 r0, i64 mr) {
   const i64 fg = p.fg(), mpad = round_up(fg, mr);
   std::fill(abuf, abuf + mpad * b.qpad, T(0));
   for (i64 f = 0; f < fg; ++f) {
     T* d = abuf + (f / mr) * mr * b.qpad + f % mr;
-    for (i64 i = b.r0; i < b.r1; ++i) {
+    for (i64 i = r0; i < r0 + b.rows; ++i) {
       const T* src = dg + (f * p.oh + i) * p.ow;
-      T* di = d + (i - b.r0) * b.wp * mr;
+      T* di = d + (i - r0) * b.wq * mr;
       for (i64 j = 0; j < p.ow; ++j) di[j * mr] = src[j];
     }
   }
@@ -802,15 +1011,16 @@ template <typename T>
 void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p) {
   const Micro<T> u = micro<T>();
   const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw, mpad = round_up(fg, u.mr), cpad = round_up(cg, u.nr);
-  const i64 rows = band_rows<T>(p), nbands = ceil_div(p.oh, rows);
+  const FwdPhases f = fwd_phases(p);
+  const i64 rows = shift_band_rows<T>(cg, f.slots, f.max_di, f.wq, p.oh), nbands = ceil_div(p.oh, rows);
   const i64 cpanels = cpad / u.nr, tiles = p.groups * khw * cpanels;  // (group, tap, channel panel)
   const i64 psize = checked_mul(p.groups * khw * mpad, cpad);          // one partial gradient
   const i64 pbytes = checked_mul(psize, static_cast<i64>(sizeof(T)));
   const i64 nchunks = std::clamp(kPartialBytes / pbytes, i64{1}, min64(p.n, kWeightChunks));
   const int threads = num_threads();
-  const Band big = make_band(p, 0, rows, u.nr);
+  const ShiftBand big = make_shift_band(rows, f.max_di, f.wq, f.slots, f.max_dj, u.nr);
   // xt: the channels-last band, plus nr values that the last channel panel reads past cg
-  const i64 xt_size = round_up((big.hb * big.wp + big.slack) * cg + u.nr, 16);
+  const i64 xt_size = round_up(f.slots * (big.plane + big.slack + u.nr) * cg + u.nr, 16);
   const i64 each = xt_size + round_up(mpad * big.qpad, 16);
 
   // Images [n0, n1) into dst, tiles [t0, t1) only: for each (image, band) in
@@ -821,19 +1031,22 @@ void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p
     for (i64 n = n0; n < n1; ++n)
       for (i64 g = t0 / (khw * cpanels); g <= (t1 - 1) / (khw * cpanels); ++g)
         for (i64 bi = 0; bi < nbands; ++bi) {
-          const Band b = make_band(p, bi * rows, std::min(p.oh, (bi + 1) * rows), u.nr);
-          pad_band_t(xt, x + (n * p.c + g * cg) * p.ipix(), p, b);
-          std::fill(xt + (b.hb * b.wp + b.slack) * cg, xt + (b.hb * b.wp + b.slack) * cg + u.nr, T(0));
-          pack_dout_band(abuf, dout + (n * p.f + g * fg) * p.opix(), p, b, u.mr);
+          const i64 r0 = bi * rows;
+          const ShiftBand b = make_shift_band(std::min(p.oh, r0 + rows) - r0, f.max_di, f.wq, f.slots, f.max_dj,
+                                              u.nr);
+          const i64 span = b.plane + b.slack;
+          fwd_band_t(xt, x + (n * p.c + g * cg) * p.ipix(), p, f, b, r0);
+          std::fill(xt + f.slots * span * cg, xt + f.slots * span * cg + u.nr, T(0));
+          pack_dout_band(abuf, dout + (n * p.f + g * fg) * p.opix(), p, b, r0, u.mr);
           const T beta = n == n0 && bi == 0 ? T(0) : T(1);
           const i64 lo = std::max(t0, g * khw * cpanels), hi = std::min(t1, (g + 1) * khw * cpanels);
           for (i64 tile = lo; tile < hi; ++tile) {
             const i64 t = (tile / cpanels) % khw, c0 = (tile % cpanels) * u.nr;
-            const i64 off = (t / p.kw) * p.dh * b.wp + (t % p.kw) * p.dw;
+            const ShiftTap& tp = f.taps[t];
+            const T* bt = xt + (tp.slot * span + tp.di * b.wq + tp.dj) * cg + c0;
             T* c = dst + ((g * khw + t) * mpad) * cpad + c0;
             for (i64 r = 0; r < mpad; r += u.mr)
-              u.fn(u.mr, u.nr, b.qpad, T(1), abuf + r * b.qpad, 1, u.mr, xt + off * cg + c0, cg, beta,
-                   c + r * cpad, cpad, 1);
+              u.fn(u.mr, u.nr, b.qpad, T(1), abuf + r * b.qpad, 1, u.mr, bt, cg, beta, c + r * cpad, cpad, 1);
           }
         }
   };
@@ -856,10 +1069,10 @@ void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p
   // dw[g*fg + f, c, t] = sum over chunks, in order, of part[k][g][t][f][c]
   parallel_for(p.f, 4, threads, [&](i64 f0, i64 f1) {
     for (i64 gf = f0; gf < f1; ++gf) {
-      const i64 g = gf / fg, f = gf % fg;
+      const i64 g = gf / fg, fo = gf % fg;
       for (i64 c = 0; c < cg; ++c)
         for (i64 t = 0; t < khw; ++t) {
-          const i64 i = ((g * khw + t) * mpad + f) * cpad + c;
+          const i64 i = ((g * khw + t) * mpad + fo) * cpad + c;
           T s = part[i];
           for (i64 k = 1; k < nchunks; ++k) s += part[k * psize + i];
           dw[(gf * cg + c) * khw + t] = s;
@@ -915,32 +1128,6 @@ void bwd_data_col2im(T* dx, const T* dout, const T* w, const T* bias, const Conv
   }
 }
 
-// A stride-1 conv's data gradient is a stride-1 conv of dout with the
-// weights flipped in space and transposed in channels, padded by d(k-1) - p:
-// dx[c, i, j] = sum_{f, a, b} w[f, c, a, b] dout[f, i + p - a d, j + p - b d].
-// Used when its output channels (cg) fill the micro-kernel's rows well; few
-// channels (a first layer's 3) take the col2im path, whose GEMM rows are cg*kh*kw.
-inline bool data_grad_is_conv(const Conv2dParams& p) {
-  return p.sh == 1 && p.sw == 1 && p.ph <= p.dh * (p.kh - 1) && p.pw <= p.dw * (p.kw - 1) &&
-         p.cg() >= kShiftedMinChannels;
-}
-
-// The params of that conv (dout -> dx), and wt (c, fg, kh, kw) = its weights.
-template <typename T>
-Conv2dParams flip_weights(T* wt, const T* w, const Conv2dParams& p) {
-  const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw;
-  for (i64 g = 0; g < p.groups; ++g)
-    for (i64 f = 0; f < fg; ++f)
-      for (i64 c = 0; c < cg; ++c)
-        for (i64 k = 0; k < khw; ++k)
-          wt[((g * cg + c) * fg + f) * khw + (khw - 1 - k)] = w[((g * fg + f) * cg + c) * khw + k];
-  Conv2dParams q = p;
-  q.c = p.f, q.h = p.oh, q.w = p.ow, q.f = p.c;
-  q.ph = p.dh * (p.kh - 1) - p.ph, q.pw = p.dw * (p.kw - 1) - p.pw;
-  q.oh = p.h, q.ow = p.w;
-  return q;
-}
-
 }  // namespace
 
 template <typename T>
@@ -955,11 +1142,8 @@ template <typename T>
 void conv2d_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const Conv2dParams& p) {
   if (p.n == 0) return;
   if (choose_path(p) == Path::depthwise) return depthwise_bwd_data(dx, dout, w, bias, p);
-  if (!data_grad_is_conv(p)) return bwd_data_col2im(dx, dout, w, bias, p);
-  T* wt = scratch<T>(checked_mul(p.f, p.kdim()), 1);
-  const Conv2dParams q = flip_weights(wt, w, p);
-  if (use_shifted(q)) return fwd_shifted(dx, dout, wt, bias, q);
-  fwd_implicit(dx, dout, wt, bias, q);
+  if (use_shifted_data(p)) return dgrad_shifted(dx, dout, w, bias, p);
+  bwd_data_col2im(dx, dout, w, bias, p);
 }
 
 template <typename T>
