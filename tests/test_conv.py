@@ -114,6 +114,9 @@ CONV_T_LARGE = [
     ((2, 24, 7, 6), (24, 16, 3, 3), dict(stride=2, padding=1, output_padding=1), True),
     ((2, 32, 5, 6), (32, 32, 2, 2), dict(stride=3), False),                  # gaps between the windows
     ((2, 32, 6, 5), (32, 8, 3, 3), dict(stride=2, groups=2, dilation=2), True),
+    ((2, 32, 6, 5), (32, 16, 3, 3), dict(stride=2, groups=2, dilation=2), True),   # shifted, groups
+    ((2, 32, 5, 6), (32, 32, 5, 5), dict(stride=3, padding=1, groups=2), True),    # phases with 1 or 2 taps
+    ((2, 32, 6, 6), (32, 16, 3, 3), dict(stride=(1, 2), padding=1, dilation=(1, 3)), True),  # spaced col taps
 ]
 
 

@@ -623,136 +623,71 @@ void weight_grad_implicit(T* dw, const T* dout, const T* x, const Conv2dParams& 
 }
 
 // ---------------------------------------------------------------------------
-// shifted GEMM (enough channels per group; any stride, through phases).
+// shifted GEMM (enough channels per group; any stride).
 //
-// On an input padded to width wq, output pixel q = i*wq + j of a stride-1
-// conv reads tap (ki, kj) at q + ki*dh*wq + kj*dw: every tap's im2col rows
-// are one view of the padded input, shifted. A stride-s conv is the same on
-// the sh x sw phase planes of the padded input (phase (a, b) holds its rows
-// a, a + sh, ... and columns b, b + sw, ...): tap (ki, kj) reads phase
-// (ki*dh mod sh, kj*dw mod sw) shifted by (ki*dh div sh, kj*dw div sw). And
-// the data gradient of a stride-s conv is, for each phase of dx, a stride-1
-// conv of dout with the taps that land on that phase. Per band of output
-// rows (one image and group):
-//   forward    out (fg, Q) = sum over taps of w_tap (fg, cg) @ view_tap (cg, Q)
-//   data grad  dx phase (cg, Q) = sum over its taps of w_tap^T (cg, fg) @ dout view_tap (fg, Q)
-//   weight     dw_tap (fg, cg) += dout (fg, Q) @ view_tap^T (Q, cg), from a
-//              channels-last copy of the band
-// with Q the band's pixels at padded width (the columns past the output
-// width are computed and dropped). A band is copied once, not kh*kw times as
-// im2col would be, and every micro-kernel call is a full mr x nr tile on
-// packed A.
+// Output pixel (i, j) of kernel row ki reads input row i*sh + ki*dh - ph
+// and, for tap kj, column j*sw + kj*dw - pw. Per band of output rows (one
+// image and group), copy the input kw times, copy kj holding exactly those
+// columns for every output column j, and the rows a band of output rows
+// needs, for each row phase a = ki*dh mod sh (a stride-2 conv has two). On
+// these copies, laid out (row phase, kj, channel) plane after plane with
+// planes of width ow, output pixel q = i*ow + j of kernel row ki reads
+// position q + (ki*dh div sh)*ow of each copy: one kernel row's im2col rows
+// are kw*cg equally spaced views, so one micro-kernel call set covers them
+// (k = kw*cg), and a band is copied kw times instead of kh*kw (im2col). The
+// data gradient is the same on dout: for each phase of dx, a stride-1 conv
+// of dout with the taps that land on that phase, the column copies of dout
+// shared by all phases. The weight gradient reads a channels-last copy of
+// the band, so its B rows are kw*cg contiguous values.
+//   forward    out (fg, Q) = sum over ki of w_ki (fg, kw*cg) @ copies_ki (kw*cg, Q)
+//   data grad  dx phase (cg, Q) = sum over its ki of w_ki^T (cg, taps*fg) @ dout copies (taps*fg, Q)
+//   weight     dw_ki (fg, kw*cg) += dout (fg, Q) @ copies_ki^T (Q, kw*cg)
 
 // (Tap and phase lists live on the stack: at most 64 of each.)
 inline bool use_shifted(const Conv2dParams& p) {
-  return p.cg() >= kShiftedMinChannels && p.kh * p.kw <= 64 && p.sh * p.sw <= 64 && p.kh <= 64 && p.kw <= 64;
+  return p.cg() >= kShiftedMinChannels && p.kh <= 64 && p.kw <= 64 && p.sh * p.sw <= 64;
 }
 inline bool use_shifted_data(const Conv2dParams& p) { return use_shifted(p) && p.fg() >= kShiftedMinChannels; }
 
-// One source band: per channel `slots` planes of (hb, wq), channel c slot s
-// at src + (c*slots + s)*plane, then `slack` values the last taps read past
-// the end (zeros). The band's outputs are rows*wq pixels at padded width.
+// One band: output rows r0 .. r0 + rows, source planes of hb = rows + halo
+// rows and width wq (= the output width), planes `stride` apart.
 struct ShiftBand {
-  i64 rows;       // output rows in the band
-  i64 hb, wq;     // rows and width of a source plane
-  i64 plane;      // hb * wq
-  i64 slots;
-  i64 q, qpad;    // rows * wq, rounded up to nr
-  i64 slack;
-  i64 size() const { return slots * plane; }  // per channel
+  i64 rows, hb, wq, plane;  // plane = hb * wq
+  i64 q, qpad;              // rows * wq, rounded up to nr
 };
 
-inline ShiftBand make_shift_band(i64 rows, i64 halo_rows, i64 wq, i64 slots, i64 max_dj, i64 nr) {
-  ShiftBand b;
-  b.rows = rows, b.hb = rows + halo_rows, b.wq = wq, b.plane = b.hb * wq, b.slots = slots;
-  b.q = rows * wq, b.qpad = round_up(b.q, nr), b.slack = b.qpad - b.q + max_dj;
-  return b;
+inline ShiftBand make_shift_band(i64 rows, i64 halo, i64 wq, i64 nr) {
+  return {rows, rows + halo, wq, (rows + halo) * wq, rows * wq, round_up(rows * wq, nr)};
 }
 
-// A tap of a shifted GEMM: source slot, row and column shift, weight tap index ki*kw + kj.
-struct ShiftTap {
-  i64 slot, di, dj, wt;
+// Rows of the forward's kernel rows: row phase slot and row shift for each ki.
+struct RowTaps {
+  i64 slot[64], di[64];
+  i64 a[64];        // slot -> row phase
+  i64 slots, max_di;
 };
 
-// The forward's taps over the phases of the padded input (also the weight
-// gradient's): slot_of maps phase a*sw + b to its slot (phases no tap reads get none).
-struct FwdPhases {
-  ShiftTap taps[64];
-  i64 ntaps, slots, phase_a[64], phase_b[64];  // slot -> phase
-  i64 max_di, max_dj, wq;                      // shifts and the padded width ow + max_dj
-};
-
-inline FwdPhases fwd_phases(const Conv2dParams& p) {
-  FwdPhases f{};
+inline RowTaps row_taps(const Conv2dParams& p) {
+  RowTaps r{};
   i64 slot_of[64];
-  std::fill(slot_of, slot_of + p.sh * p.sw, i64{-1});
-  f.ntaps = p.kh * p.kw;
-  for (i64 t = 0; t < f.ntaps; ++t) {
-    const i64 ri = (t / p.kw) * p.dh, rj = (t % p.kw) * p.dw;
-    const i64 a = ri % p.sh, b = rj % p.sw, ph = a * p.sw + b;
-    if (slot_of[ph] < 0) f.phase_a[f.slots] = a, f.phase_b[f.slots] = b, slot_of[ph] = f.slots++;
-    f.taps[t] = {slot_of[ph], ri / p.sh, rj / p.sw, t};
-    f.max_di = std::max(f.max_di, ri / p.sh), f.max_dj = std::max(f.max_dj, rj / p.sw);
+  std::fill(slot_of, slot_of + p.sh, i64{-1});
+  for (i64 ki = 0; ki < p.kh; ++ki) {
+    const i64 a = (ki * p.dh) % p.sh;
+    if (slot_of[a] < 0) r.a[r.slots] = a, slot_of[a] = r.slots++;
+    r.slot[ki] = slot_of[a], r.di[ki] = (ki * p.dh) / p.sh;
+    r.max_di = std::max(r.max_di, r.di[ki]);
   }
-  f.wq = p.ow + f.max_dj;
-  return f;
+  return r;
 }
 
-// Output rows per band: the source band (channels x slots x rows+halo x wq) about kBandBytes.
+// Output rows per band: `copies` planes per channel, (rows + halo) x wq, about kBandBytes.
 template <typename T>
-i64 shift_band_rows(i64 channels, i64 slots, i64 halo, i64 wq, i64 out_rows) {
-  const i64 rows = kBandBytes / (channels * slots * wq * static_cast<i64>(sizeof(T))) - halo;
+i64 shift_band_rows(i64 channels, i64 copies, i64 halo, i64 wq, i64 out_rows) {
+  const i64 rows = kBandBytes / (channels * copies * wq * static_cast<i64>(sizeof(T))) - halo;
   return std::clamp(rows, i64{1}, std::max(out_rows, i64{1}));
 }
 
-// A panels per tap: for group g and tap t, the (m, k) matrix src(g, t, row, col)
-// in panels of mr rows, k in kc blocks: panel r of the k block at pc (kb
-// columns) at dst + (g*ntaps + t)*mpad*k + pc*mpad + r*mr*kb, element (i, kk) at
-// [kk*mr + i]; rows past m are 0.
-template <typename T, typename Src>
-void pack_tap_panels(T* dst, i64 groups, i64 ntaps, i64 m, i64 k, const Micro<T>& u, const Src& src) {
-  const i64 mpad = round_up(m, u.mr);
-  for (i64 g = 0; g < groups; ++g)
-    for (i64 t = 0; t < ntaps; ++t)
-      for (i64 pc = 0; pc < k; pc += u.kc) {
-        const i64 kb = min64(u.kc, k - pc);
-        T* base = dst + (g * ntaps + t) * mpad * k + pc * mpad;
-        for (i64 row = 0; row < mpad; ++row) {
-          T* d = base + (row / u.mr) * u.mr * kb + row % u.mr;
-          for (i64 kk = 0; kk < kb; ++kk) d[kk * u.mr] = row < m ? src(g, t, row, pc + kk) : T(0);
-        }
-      }
-}
-
-// ot (mpad, qpad) = sum over taps of A_tap (mpad, k) @ B_tap (k, qpad), B_tap
-// row kk at src + (kk*slots + slot)*plane + di*wq + dj (k = source channels).
-template <typename T>
-void shifted_band(T* ot, const T* src, const ShiftBand& b, const ShiftTap* taps, i64 ntaps, const T* apack,
-                  i64 mpad, i64 k, const Micro<T>& u) {
-  if (ntaps == 0) {
-    std::fill(ot, ot + mpad * b.qpad, T(0));
-    return;
-  }
-  const i64 bstride = b.slots * b.plane;
-  for (i64 q0 = 0; q0 < b.qpad; q0 += u.nr)
-    for (i64 r = 0; r < mpad; r += u.mr) {
-      bool first = true;
-      for (i64 t = 0; t < ntaps; ++t) {
-        const ShiftTap& tp = taps[t];
-        const T* bt = src + tp.slot * b.plane + tp.di * b.wq + tp.dj + q0;
-        const T* at = apack + tp.wt * mpad * k;
-        for (i64 pc = 0; pc < k; pc += u.kc) {
-          const i64 kb = min64(u.kc, k - pc);
-          u.fn(u.mr, u.nr, kb, T(1), at + pc * mpad + r * kb, 1, u.mr, bt + pc * bstride, bstride,
-               first ? T(0) : T(1), ot + r * b.qpad + q0, b.qpad, 1);
-          first = false;
-        }
-      }
-    }
-}
-
-// d[0..n) = src[j*step] for the columns j in [lo, hi) and 0 elsewhere (one
-// source row into one band row; no per-element bounds checks).
+// d[0..n) = src[j*step] for the columns j in [lo, hi) and 0 elsewhere.
 template <typename T>
 inline void band_row(T* __restrict d, const T* __restrict src, i64 n, i64 lo, i64 hi, i64 step) {
   for (i64 j = 0; j < lo; ++j) d[j] = T(0);
@@ -769,44 +704,83 @@ inline void band_cols(i64 n, i64 step, i64 b0, i64 w, i64* lo, i64* hi) {
   *hi = max64(*lo, min64(n, cdiv0(w - b0, step)));
 }
 
-// The forward's source band for output rows r0 ..: channel c, slot (a, b),
-// element (t, j) = x[c, (r0 + t)*sh + a - ph, j*sw + b - pw] (0 outside x).
-// xg (cg, h, w)
-template <typename T>
-void fwd_band(T* __restrict xb, const T* __restrict xg, const Conv2dParams& p, const FwdPhases& f,
-              const ShiftBand& b, i64 r0) {
-  for (i64 s = 0; s < f.slots; ++s) {
-    const i64 b0 = f.phase_b[s] - p.pw;  // input column of j = 0
-    i64 lo, hi;
-    band_cols(b.wq, p.sw, b0, p.w, &lo, &hi);
-    for (i64 c = 0; c < p.cg(); ++c)
-      for (i64 t = 0; t < b.hb; ++t) {
-        T* d = xb + (c * f.slots + s) * b.plane + t * b.wq;
-        const i64 ih = (r0 + t) * p.sh + f.phase_a[s] - p.ph;
-        if (ih < 0 || ih >= p.h)
-          band_row(d, d, b.wq, b.wq, b.wq, 1);
-        else
-          band_row(d, xg + (c * p.h + ih) * p.w + b0, b.wq, lo, hi, p.sw);
+// A panels: for group g and kernel row `row`, the (m, k) matrix
+// src(g, row, i, kk) in panels of mr rows, k in kc blocks: panel r of the k
+// block at pc (kb columns) at dst + (g*nrows + row)*mpad*k + pc*mpad + r*mr*kb,
+// element (i, kk) at [kk*mr + i]; rows past m are 0.
+template <typename T, typename Src>
+void pack_row_panels(T* dst, i64 groups, i64 nrows, i64 m, i64 k, const Micro<T>& u, const Src& src) {
+  const i64 mpad = round_up(m, u.mr);
+  for (i64 g = 0; g < groups; ++g)
+    for (i64 row = 0; row < nrows; ++row)
+      for (i64 pc = 0; pc < k; pc += u.kc) {
+        const i64 kb = min64(u.kc, k - pc);
+        T* base = dst + (g * nrows + row) * mpad * k + pc * mpad;
+        for (i64 i = 0; i < mpad; ++i) {
+          T* d = base + (i / u.mr) * u.mr * kb + i % u.mr;
+          if (i >= m) {
+            for (i64 kk = 0; kk < kb; ++kk) d[kk * u.mr] = T(0);
+            continue;
+          }
+          for (i64 kk = 0; kk < kb; ++kk) d[kk * u.mr] = src(g, row, i, pc + kk);
+        }
       }
-  }
-  std::fill(xb + p.cg() * b.size(), xb + p.cg() * b.size() + b.slack, T(0));
+}
+
+// One shifted-GEMM call set: ot (mpad, qpad) (+)= A (mpad, k) @ B (k, qpad),
+// A packed (pack_row_panels), B row kk at b0 + kk*plane.
+template <typename T>
+void shifted_calls(T* ot, const T* a, const T* b0, i64 plane, i64 k, i64 mpad, i64 qpad, bool first,
+                   const Micro<T>& u) {
+  for (i64 q0 = 0; q0 < qpad; q0 += u.nr)
+    for (i64 r = 0; r < mpad; r += u.mr)
+      for (i64 pc = 0; pc < k; pc += u.kc) {
+        const i64 kb = min64(u.kc, k - pc);
+        u.fn(u.mr, u.nr, kb, T(1), a + pc * mpad + r * kb, 1, u.mr, b0 + pc * plane + q0, plane,
+             first && pc == 0 ? T(0) : T(1), ot + r * qpad + q0, qpad, 1);
+      }
+}
+
+// The forward's band: copy (slot s, kj), channel c, element (t, j) =
+// x[c, (r0 + t)*sh + a_s - ph, j*sw + kj*dw - pw] (0 outside), plane
+// ((s*kw + kj)*cg + c); then nr zeros (what the last q panel reads past the end).
+template <typename T>
+void fwd_band(T* __restrict xb, const T* __restrict xg, const Conv2dParams& p, const RowTaps& rt,
+              const ShiftBand& b, i64 r0, i64 nr) {
+  const i64 cg = p.cg();
+  for (i64 s = 0; s < rt.slots; ++s)
+    for (i64 kj = 0; kj < p.kw; ++kj) {
+      const i64 b0 = kj * p.dw - p.pw;  // input column of j = 0
+      i64 lo, hi;
+      band_cols(b.wq, p.sw, b0, p.w, &lo, &hi);
+      for (i64 c = 0; c < cg; ++c)
+        for (i64 t = 0; t < b.hb; ++t) {
+          T* d = xb + ((s * p.kw + kj) * cg + c) * b.plane + t * b.wq;
+          const i64 ih = (r0 + t) * p.sh + rt.a[s] - p.ph;
+          if (ih < 0 || ih >= p.h)
+            band_row(d, d, b.wq, b.wq, b.wq, 1);
+          else
+            band_row(d, xg + (c * p.h + ih) * p.w + b0, b.wq, lo, hi, p.sw);
+        }
+    }
+  T* end = xb + rt.slots * p.kw * cg * b.plane;
+  std::fill(end, end + nr, T(0));
 }
 
 template <typename T>
 void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
   const Micro<T> u = micro<T>();
-  const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw, mpad = round_up(fg, u.mr);
-  const FwdPhases f = fwd_phases(p);
-  const i64 rows = shift_band_rows<T>(cg, f.slots, f.max_di, f.wq, p.oh), nbands = ceil_div(p.oh, rows);
+  const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw, mpad = round_up(fg, u.mr), kk = p.kw * cg;
+  const RowTaps rt = row_taps(p);
+  const i64 rows = shift_band_rows<T>(cg, rt.slots * p.kw, rt.max_di, p.ow, p.oh), nbands = ceil_div(p.oh, rows);
   const i64 items = p.n * p.groups * nbands;
-  T* wpk = scratch<T>(checked_mul(p.groups * khw * mpad, cg), 2);
-  pack_tap_panels(wpk, p.groups, khw, fg, cg, u, [&](i64 g, i64 t, i64 row, i64 col) {
-    return w[((g * fg + row) * cg + col) * khw + t];
+  T* wpk = scratch<T>(checked_mul(p.groups * p.kh * mpad, kk), 2);  // per kernel row: (fg, (kj, c))
+  pack_row_panels(wpk, p.groups, p.kh, fg, kk, u, [&](i64 g, i64 ki, i64 f, i64 col) {
+    return w[((g * fg + f) * cg + col % cg) * khw + ki * p.kw + col / cg];
   });
-  const ShiftBand big = make_shift_band(rows, f.max_di, f.wq, f.slots, f.max_dj, u.nr);
-  // per thread: source band (a shorter last band may need up to nr more slack), output band
-  const i64 xb_size = round_up(cg * big.size() + big.slack + u.nr, 16);
-  const i64 each = xb_size + round_up(mpad * big.qpad, 16);
+  const ShiftBand big = make_shift_band(rows, rt.max_di, p.ow, u.nr);
+  const i64 xb_size = round_up(rt.slots * kk * big.plane + u.nr, 16);
+  const i64 each = xb_size + round_up(mpad * big.qpad, 16);  // per thread: band copies, output band
   const int threads = num_threads();
   T* ws = scratch<T>(checked_mul(each, threads), 0);
   parallel_for(items, 1, threads, [&](i64 i0, i64 i1) {
@@ -815,113 +789,102 @@ void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dPara
     for (i64 it = i0; it < i1; ++it) {
       const i64 bi = it % nbands, ng = it / nbands, g = ng % p.groups, n = ng / p.groups;
       const i64 r0 = bi * rows, r1 = std::min(p.oh, r0 + rows);
-      const ShiftBand b = make_shift_band(r1 - r0, f.max_di, f.wq, f.slots, f.max_dj, u.nr);
-      fwd_band(xb, x + (n * p.c + g * cg) * p.ipix(), p, f, b, r0);
-      shifted_band(ot, xb, b, f.taps, khw, wpk + g * khw * mpad * cg, mpad, cg, u);
-      for (i64 fo = 0; fo < fg; ++fo) {  // keep the ow useful columns of each row, add the bias
+      const ShiftBand b = make_shift_band(r1 - r0, rt.max_di, p.ow, u.nr);
+      fwd_band(xb, x + (n * p.c + g * cg) * p.ipix(), p, rt, b, r0, u.nr);
+      for (i64 ki = 0; ki < p.kh; ++ki)
+        shifted_calls(ot, wpk + (g * p.kh + ki) * mpad * kk, xb + rt.slot[ki] * kk * b.plane + rt.di[ki] * b.wq,
+                      b.plane, kk, mpad, b.qpad, ki == 0, u);
+      for (i64 fo = 0; fo < fg; ++fo) {  // rows r0 .. r1 of channel fo are contiguous in out
         const T bv = bias ? bias[g * fg + fo] : T(0);
-        for (i64 i = r0; i < r1; ++i) {
-          T* o = out + ((n * p.f + g * fg + fo) * p.oh + i) * p.ow;
-          const T* src = ot + fo * b.qpad + (i - r0) * b.wq;
-          for (i64 j = 0; j < p.ow; ++j) o[j] = src[j] + bv;
-        }
+        T* o = out + ((n * p.f + g * fg + fo) * p.oh + r0) * p.ow;
+        const T* src = ot + fo * b.qpad;
+        for (i64 q = 0; q < b.q; ++q) o[q] = src[q] + bv;
       }
     }
   });
 }
 
+inline i64 floor_div(i64 a, i64 b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
 // The data gradient's phases: dx phase (a, b) holds dx rows a, a + sh, ...
-// and columns b, b + sw, ...; its taps are the (ki, kj) with
-// a + ph - ki*dh and b + pw - kj*dw divisible by the stride, reading dout
-// at (i + e, j + e') with e = (a + ph - ki*dh) / sh.
+// and columns b, b + sw, ...; its taps are the ki with a + ph - ki*dh
+// divisible by sh (reading dout row i + e, e = (a + ph - ki*dh) / sh) and
+// the kj with b + pw - kj*dw divisible by sw (column j + f likewise).
 struct DataPhase {
   i64 a, b;
-  i64 nh, nw;          // dx phase rows and columns
-  i64 min_e, max_e;    // row shifts into dout
-  i64 min_f, max_f;    // column shifts
-  i64 wq;              // nw + max_f - min_f
-  i64 ntaps;
-  ShiftTap taps[64];   // slot 0, di = e - min_e, dj = f - min_f
+  i64 nh, nw;            // dx phase rows and columns
+  i64 nki, ki[64], e[64];
+  i64 nkj, kj[64], f[64];  // column taps in increasing f
 };
-
-inline i64 floor_div(i64 a, i64 b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 inline DataPhase data_phase(const Conv2dParams& p, i64 a, i64 b) {
   DataPhase d{};
   d.a = a, d.b = b;
   d.nh = a < p.h ? ceil_div(p.h - a, p.sh) : 0;
   d.nw = b < p.w ? ceil_div(p.w - b, p.sw) : 0;
-  i64 er[64], ec[64], kis[64], kjs[64], nr = 0, nc = 0;
-  for (i64 ki = 0; ki < p.kh; ++ki) {
-    const i64 v = a + p.ph - ki * p.dh;
-    if (((v % p.sh) + p.sh) % p.sh == 0) kis[nr] = ki, er[nr++] = floor_div(v, p.sh);
+  for (i64 k = 0; k < p.kh; ++k) {
+    const i64 v = a + p.ph - k * p.dh;
+    if (((v % p.sh) + p.sh) % p.sh == 0) d.ki[d.nki] = k, d.e[d.nki++] = floor_div(v, p.sh);
   }
-  for (i64 kj = 0; kj < p.kw; ++kj) {
-    const i64 v = b + p.pw - kj * p.dw;
-    if (((v % p.sw) + p.sw) % p.sw == 0) kjs[nc] = kj, ec[nc++] = floor_div(v, p.sw);
+  for (i64 k = p.kw - 1; k >= 0; --k) {  // f grows as kj falls
+    const i64 v = b + p.pw - k * p.dw;
+    if (((v % p.sw) + p.sw) % p.sw == 0) d.kj[d.nkj] = k, d.f[d.nkj++] = floor_div(v, p.sw);
   }
-  if (nr == 0 || nc == 0) return d;  // no tap reaches this phase: dx there is the bias
-  d.min_e = *std::min_element(er, er + nr), d.max_e = *std::max_element(er, er + nr);
-  d.min_f = *std::min_element(ec, ec + nc), d.max_f = *std::max_element(ec, ec + nc);
-  d.wq = d.nw + d.max_f - d.min_f;
-  for (i64 r = 0; r < nr; ++r)
-    for (i64 c = 0; c < nc; ++c)
-      d.taps[d.ntaps++] = {0, er[r] - d.min_e, ec[c] - d.min_f, kis[r] * p.kw + kjs[c]};
   return d;
 }
 
-// The data gradient's source band for dx-phase rows i0 ..: channel f,
-// element (t, j) = dout[f, i0 + e0 + t, j + f0] (0 outside). dg (fg, oh, ow)
-template <typename T>
-void data_band(T* __restrict db, const T* __restrict dg, const Conv2dParams& p, i64 e0, i64 f0, const ShiftBand& b,
-               i64 i0) {
-  i64 lo, hi;
-  band_cols(b.wq, 1, f0, p.ow, &lo, &hi);
-  for (i64 f = 0; f < p.fg(); ++f)
-    for (i64 t = 0; t < b.hb; ++t) {
-      T* dst = db + f * b.plane + t * b.wq;
-      const i64 oh = i0 + e0 + t;
-      if (oh < 0 || oh >= p.oh)
-        band_row(dst, dst, b.wq, b.wq, b.wq, 1);
-      else
-        band_row(dst, dg + (f * p.oh + oh) * p.ow + f0, b.wq, lo, hi, 1);
-    }
-  std::fill(db + p.fg() * b.plane, db + p.fg() * b.plane + b.slack, T(0));
-}
-
-// dx (n, c, h, w) = data gradient (+ bias (c,)) by shifted GEMM: per (image,
-// group, band of dx-phase rows) one dout band, shared by every phase (each
-// phase's taps shifted by that phase's e, e').
+// dx (n, c, h, w) = data gradient (+ bias (c,)) by shifted GEMM. Per (image,
+// group, band of dx-phase rows): column copies of dout, copy m holding
+// columns j + f0 + m (f0 the smallest column shift of any phase), shared by
+// every phase; a phase's column taps are consecutive copies when their
+// shifts are consecutive (always with dilation 1), one call set per kernel
+// row, else one per tap.
 template <typename T>
 void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2dParams& p) {
   const Micro<T> u = micro<T>();
   const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw, mpad = round_up(cg, u.mr);
   const i64 nph = p.sh * p.sw;
   DataPhase* ph = reinterpret_cast<DataPhase*>(scratch_bytes(checked_mul(nph, sizeof(DataPhase)), 3));
-  // common source geometry: row shifts [e0, e1], column shifts [f0, f1] over all phases
   i64 e0 = 0, e1 = 0, f0 = 0, f1 = 0, nh = 0, nw = 0;
   bool any = false;
   for (i64 k = 0; k < nph; ++k) {
     DataPhase& d = ph[k];
     d = data_phase(p, k / p.sw, k % p.sw);
     nh = std::max(nh, d.nh), nw = std::max(nw, d.nw);
-    if (d.ntaps == 0) continue;
-    e0 = any ? std::min(e0, d.min_e) : d.min_e, e1 = any ? std::max(e1, d.max_e) : d.max_e;
-    f0 = any ? std::min(f0, d.min_f) : d.min_f, f1 = any ? std::max(f1, d.max_f) : d.max_f;
+    if (d.nki == 0 || d.nkj == 0) continue;
+    const i64 lo_e = *std::min_element(d.e, d.e + d.nki), hi_e = *std::max_element(d.e, d.e + d.nki);
+    e0 = any ? std::min(e0, lo_e) : lo_e, e1 = any ? std::max(e1, hi_e) : hi_e;
+    f0 = any ? std::min(f0, d.f[0]) : d.f[0], f1 = any ? std::max(f1, d.f[d.nkj - 1]) : d.f[d.nkj - 1];
     any = true;
   }
-  for (i64 k = 0; k < nph; ++k)  // taps relative to the common band
-    for (i64 t = 0; t < ph[k].ntaps; ++t)
-      ph[k].taps[t].di += ph[k].min_e - e0, ph[k].taps[t].dj += ph[k].min_f - f0;
-  const i64 wq = nw + f1 - f0;
-  const i64 rows = shift_band_rows<T>(fg, 1, e1 - e0, wq, nh), nbands = ceil_div(std::max(nh, i64{1}), rows);
+  const i64 ncopies = f1 - f0 + 1, wq = std::max(nw, i64{1});
+  const i64 rows = shift_band_rows<T>(fg, ncopies, e1 - e0, wq, nh), nbands = ceil_div(std::max(nh, i64{1}), rows);
   const i64 items = p.n * p.groups * nbands;
-  T* wpk = scratch<T>(checked_mul(p.groups * khw * mpad, fg), 2);  // w_tap^T (cg, fg) per tap
-  pack_tap_panels(wpk, p.groups, khw, cg, fg, u, [&](i64 g, i64 t, i64 row, i64 col) {
-    return w[((g * fg + col) * cg + row) * khw + t];
+  // A per tap: w_tap^T (cg, fg); a phase's kernel row with consecutive column
+  // taps reads the taps (ki, kj_0), (ki, kj_1), ... as one (cg, taps*fg) matrix
+  // because taps of one kernel row with kj falling are packed next to each other.
+  T* wpk = scratch<T>(checked_mul(p.groups * khw * mpad, fg), 2);
+  pack_row_panels(wpk, p.groups, khw, cg, fg, u, [&](i64 g, i64 t, i64 c, i64 f) {
+    return w[((g * fg + f) * cg + c) * khw + t];
   });
-  const ShiftBand big = make_shift_band(rows, e1 - e0, wq, 1, f1 - f0, u.nr);
-  const i64 src_size = round_up(fg * big.plane + big.slack + u.nr, 16);
+  // ... which needs each kernel row's taps in falling kj order with one k range:
+  // per (phase, ki) pack again when the phase has several column taps.
+  i64 maxtaps = 1;
+  for (i64 k = 0; k < nph; ++k) maxtaps = std::max(maxtaps, ph[k].nkj);
+  T* wrow = scratch<T>(checked_mul(checked_mul(p.groups * nph * p.kh * mpad, maxtaps), fg), 1);
+  for (i64 k = 0; k < nph; ++k) {
+    const DataPhase& d = ph[k];
+    if (d.nkj == 0) continue;
+    for (i64 r = 0; r < d.nki; ++r)
+      for (i64 g = 0; g < p.groups; ++g)
+        pack_row_panels(wrow + ((k * p.kh + r) * p.groups + g) * mpad * maxtaps * fg, 1, 1, cg, d.nkj * fg, u,
+                        [&](i64, i64, i64 c, i64 col) {
+                          const i64 t = d.ki[r] * p.kw + d.kj[col / fg];
+                          return w[((g * fg + col % fg) * cg + c) * khw + t];
+                        });
+  }
+  const ShiftBand big = make_shift_band(rows, e1 - e0, wq, u.nr);
+  const i64 src_size = round_up(ncopies * fg * big.plane + u.nr, 16);
   const i64 each = src_size + round_up(mpad * big.qpad, 16);
   const int threads = num_threads();
   T* ws = scratch<T>(checked_mul(each, threads), 0);
@@ -932,19 +895,48 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
       const i64 bi = it % nbands, ng = it / nbands, g = ng % p.groups, n = ng / p.groups;
       const i64 r0 = bi * rows, r1 = std::min(nh, r0 + rows);
       T* dxg = dx + (n * p.c + g * cg) * p.ipix();
-      const ShiftBand b = make_shift_band(r1 - r0, e1 - e0, wq, 1, f1 - f0, u.nr);
-      if (any) data_band(src, dout + (n * p.f + g * fg) * p.opix(), p, e0, f0, b, r0);
+      const ShiftBand b = make_shift_band(r1 - r0, e1 - e0, wq, u.nr);
+      if (any) {  // copy m, channel fo, element (t, j) = dout[fo, r0 + e0 + t, j + f0 + m]
+        const T* dg = dout + (n * p.f + g * fg) * p.opix();
+        for (i64 m = 0; m < ncopies; ++m) {
+          i64 lo, hi;
+          band_cols(b.wq, 1, f0 + m, p.ow, &lo, &hi);
+          for (i64 fo = 0; fo < fg; ++fo)
+            for (i64 t = 0; t < b.hb; ++t) {
+              T* d = src + (m * fg + fo) * b.plane + t * b.wq;
+              const i64 oh = r0 + e0 + t;
+              if (oh < 0 || oh >= p.oh)
+                band_row(d, d, b.wq, b.wq, b.wq, 1);
+              else
+                band_row(d, dg + (fo * p.oh + oh) * p.ow + f0 + m, b.wq, lo, hi, 1);
+            }
+        }
+        std::fill(src + ncopies * fg * b.plane, src + ncopies * fg * b.plane + u.nr, T(0));
+      }
       for (i64 k = 0; k < nph; ++k) {
         const DataPhase& d = ph[k];
         const i64 pr1 = std::min(r1, d.nh);
         if (r0 >= pr1 || d.nw == 0) continue;
-        if (d.ntaps) shifted_band(ot, src, b, d.taps, d.ntaps, wpk + g * khw * mpad * fg, mpad, fg, u);
+        const bool taps = d.nki > 0 && d.nkj > 0;
+        bool consecutive = true;
+        for (i64 c = 1; c < d.nkj; ++c) consecutive &= d.f[c] == d.f[c - 1] + 1;
+        for (i64 r = 0; taps && r < d.nki; ++r) {
+          const T* brow = src + (d.e[r] - e0) * b.wq;
+          if (consecutive) {
+            shifted_calls(ot, wrow + ((k * p.kh + r) * p.groups + g) * mpad * maxtaps * fg,
+                          brow + (d.f[0] - f0) * fg * b.plane, b.plane, d.nkj * fg, mpad, b.qpad, r == 0, u);
+            continue;
+          }
+          for (i64 c = 0; c < d.nkj; ++c)
+            shifted_calls(ot, wpk + (g * khw + d.ki[r] * p.kw + d.kj[c]) * mpad * fg,
+                          brow + (d.f[c] - f0) * fg * b.plane, b.plane, fg, mpad, b.qpad, r == 0 && c == 0, u);
+        }
         for (i64 c = 0; c < cg; ++c) {  // the phase's dx values; a phase no tap reaches gets the bias
           const T bv = bias ? bias[g * cg + c] : T(0);
           for (i64 i = r0; i < pr1; ++i) {
             T* o = dxg + (c * p.h + i * p.sh + d.a) * p.w + d.b;
             const T* sr = ot + c * b.qpad + (i - r0) * b.wq;
-            if (d.ntaps)
+            if (taps)
               for (i64 j = 0; j < d.nw; ++j) o[j * p.sw] = sr[j] + bv;
             else
               for (i64 j = 0; j < d.nw; ++j) o[j * p.sw] = bv;
@@ -955,98 +947,101 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
   });
 }
 
-// The weight gradient's source band, channels last: slot s, element
-// (t*wq + j, c) at xt[(s*(plane + slack) + t*wq + j)*cg + c] = the forward band's value.
+// The weight gradient's band, channels last: row slot s, position t*ow + j,
+// value (kj, c) at xt[((s*span + t*ow + j)*kw + kj)*cg + c] = the forward
+// band's (s, kj, c, t, j); span = plane + qpad - q (positions the last q
+// panel reads past the band are 0).
 template <typename T>
-void fwd_band_t(T* __restrict xt, const T* __restrict xg, const Conv2dParams& p, const FwdPhases& f,
-                const ShiftBand& b, i64 r0) {
-  const i64 cg = p.cg(), span = b.plane + b.slack;
-  std::fill(xt, xt + f.slots * span * cg, T(0));
-  for (i64 s = 0; s < f.slots; ++s)
+void fwd_band_t(T* __restrict xt, const T* __restrict xg, const Conv2dParams& p, const RowTaps& rt,
+                const ShiftBand& b, i64 r0, i64 span) {
+  const i64 cg = p.cg(), kc = p.kw * cg;
+  std::fill(xt, xt + rt.slots * span * kc, T(0));
+  for (i64 s = 0; s < rt.slots; ++s)
     for (i64 t = 0; t < b.hb; ++t) {
-      const i64 ih = (r0 + t) * p.sh + f.phase_a[s] - p.ph;
+      const i64 ih = (r0 + t) * p.sh + rt.a[s] - p.ph;
       if (ih < 0 || ih >= p.h) continue;
-      const i64 b0 = f.phase_b[s] - p.pw;
-      // columns j whose input column j*sw + b0 lies in x
-      const i64 jlo = std::min(b.wq, cdiv0(-b0, p.sw));
-      const i64 jhi = std::max(jlo, std::min(b.wq, cdiv0(p.w - b0, p.sw)));
-      T* d = xt + (s * span + t * b.wq) * cg;
-      constexpr i64 C = 8;  // channels at a time: contiguous stores, one stream per channel
-      for (i64 c0 = 0; c0 < cg; c0 += C) {
-        const i64 cn = min64(C, cg - c0);
-        const T* src[C];
-        for (i64 c = 0; c < C; ++c) src[c] = xg + ((c0 + (c < cn ? c : 0)) * p.h + ih) * p.w + b0;
-        if (cn == C)
-          for (i64 j = jlo; j < jhi; ++j)
-            for (i64 c = 0; c < C; ++c) d[j * cg + c0 + c] = src[c][j * p.sw];
-        else
-          for (i64 j = jlo; j < jhi; ++j)
-            for (i64 c = 0; c < cn; ++c) d[j * cg + c0 + c] = src[c][j * p.sw];
+      for (i64 kj = 0; kj < p.kw; ++kj) {
+        const i64 b0 = kj * p.dw - p.pw;
+        i64 lo, hi;
+        band_cols(b.wq, p.sw, b0, p.w, &lo, &hi);
+        T* d = xt + (s * span + t * b.wq) * kc + kj * cg;
+        constexpr i64 C = 8;  // channels at a time: one stream per channel, 8 contiguous stores
+        for (i64 c0 = 0; c0 < cg; c0 += C) {
+          const i64 cn = min64(C, cg - c0);
+          const T* src[C];
+          for (i64 c = 0; c < C; ++c) src[c] = xg + ((c0 + (c < cn ? c : 0)) * p.h + ih) * p.w + b0;
+          if (cn == C)
+            for (i64 j = lo; j < hi; ++j)
+              for (i64 c = 0; c < C; ++c) d[j * kc + c0 + c] = src[c][j * p.sw];
+          else
+            for (i64 j = lo; j < hi; ++j)
+              for (i64 c = 0; c < cn; ++c) d[j * kc + c0 + c] = src[c][j * p.sw];
+        }
       }
     }
 }
 
-// abuf: the dout rows of a band at padded width in A panels: panel r at
-// abuf + r*mr*qpad, element (i, q) at [q*mr + i] = dg[r*mr + i, r0 + q / wq, q % wq]
-// (0 for columns past ow, q >= rows*wq and rows past fg). dg (fg, oh, ow)
+// abuf: the dout rows of a band in A panels: panel r at abuf + r*mr*qpad,
+// element (i, q) at [q*mr + i] = dg[r*mr + i, r0 + q / ow, q % ow] (0 past
+// the band and rows past fg). dg (fg, oh, ow)
 template <typename T>
 void pack_dout_band(T* abuf, const T* dg, const Conv2dParams& p, const ShiftBand& b, i64 r0, i64 mr) {
   const i64 fg = p.fg(), mpad = round_up(fg, mr);
-  std::fill(abuf, abuf + mpad * b.qpad, T(0));
-  for (i64 f = 0; f < fg; ++f) {
+  for (i64 f = 0; f < mpad; ++f) {
     T* d = abuf + (f / mr) * mr * b.qpad + f % mr;
-    for (i64 i = r0; i < r0 + b.rows; ++i) {
-      const T* src = dg + (f * p.oh + i) * p.ow;
-      T* di = d + (i - r0) * b.wq * mr;
-      for (i64 j = 0; j < p.ow; ++j) di[j * mr] = src[j];
+    if (f >= fg) {
+      for (i64 q = 0; q < b.qpad; ++q) d[q * mr] = T(0);
+      continue;
     }
+    const T* src = dg + (f * p.oh + r0) * p.ow;  // the band's rows are contiguous
+    for (i64 q = 0; q < b.q; ++q) d[q * mr] = src[q];
+    for (i64 q = b.q; q < b.qpad; ++q) d[q * mr] = T(0);
   }
 }
 
-// dw (f, cg, kh, kw) by shifted GEMM. Partial sums live tap-major and
-// padded to whole micro-tiles, (groups, kh*kw, mpad, cpad), so every
-// micro-kernel call writes a full tile with unit column stride; one pass at
-// the end adds the chunks in order and permutes into dw's layout.
+// dw (f, cg, kh, kw) by shifted GEMM. Partial sums live kernel-row-major and
+// padded to whole micro-tiles, (groups, kh, mpad, npad) with columns (kj, c),
+// so every micro-kernel call writes a full tile with unit column stride; one
+// pass at the end adds the chunks in order and permutes into dw's layout.
 template <typename T>
 void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p) {
   const Micro<T> u = micro<T>();
-  const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw, mpad = round_up(fg, u.mr), cpad = round_up(cg, u.nr);
-  const FwdPhases f = fwd_phases(p);
-  const i64 rows = shift_band_rows<T>(cg, f.slots, f.max_di, f.wq, p.oh), nbands = ceil_div(p.oh, rows);
-  const i64 cpanels = cpad / u.nr, tiles = p.groups * khw * cpanels;  // (group, tap, channel panel)
-  const i64 psize = checked_mul(p.groups * khw * mpad, cpad);          // one partial gradient
+  const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw, kc = p.kw * cg;
+  const i64 mpad = round_up(fg, u.mr), npad = round_up(kc, u.nr);
+  const RowTaps rt = row_taps(p);
+  const i64 rows = shift_band_rows<T>(cg, rt.slots * p.kw, rt.max_di, p.ow, p.oh), nbands = ceil_div(p.oh, rows);
+  const i64 npanels = npad / u.nr, tiles = p.groups * p.kh * npanels;  // (group, kernel row, column panel)
+  const i64 psize = checked_mul(p.groups * p.kh * mpad, npad);         // one partial gradient
   const i64 pbytes = checked_mul(psize, static_cast<i64>(sizeof(T)));
   const i64 nchunks = std::clamp(kPartialBytes / pbytes, i64{1}, min64(p.n, kWeightChunks));
   const int threads = num_threads();
-  const ShiftBand big = make_shift_band(rows, f.max_di, f.wq, f.slots, f.max_dj, u.nr);
-  // xt: the channels-last band, plus nr values that the last channel panel reads past cg
-  const i64 xt_size = round_up(f.slots * (big.plane + big.slack + u.nr) * cg + u.nr, 16);
+  const ShiftBand big = make_shift_band(rows, rt.max_di, p.ow, u.nr);
+  const i64 span = big.plane + big.qpad;  // per row slot, positions (the last q panel reads past)
+  // xt: the channels-last band, plus nr values the last column panel reads past kw*cg
+  const i64 xt_size = round_up(rt.slots * span * kc + u.nr, 16);
   const i64 each = xt_size + round_up(mpad * big.qpad, 16);
 
   // Images [n0, n1) into dst, tiles [t0, t1) only: for each (image, band) in
-  // order, dst += dout band @ shifted band^T (the first contribution overwrites).
+  // order, dst += dout band @ band^T (the first contribution overwrites).
   auto chunk = [&](T* dst, i64 n0, i64 n1, i64 t0, i64 t1, T* ws) {
     T* xt = ws;
     T* abuf = ws + xt_size;
     for (i64 n = n0; n < n1; ++n)
-      for (i64 g = t0 / (khw * cpanels); g <= (t1 - 1) / (khw * cpanels); ++g)
+      for (i64 g = t0 / (p.kh * npanels); g <= (t1 - 1) / (p.kh * npanels); ++g)
         for (i64 bi = 0; bi < nbands; ++bi) {
           const i64 r0 = bi * rows;
-          const ShiftBand b = make_shift_band(std::min(p.oh, r0 + rows) - r0, f.max_di, f.wq, f.slots, f.max_dj,
-                                              u.nr);
-          const i64 span = b.plane + b.slack;
-          fwd_band_t(xt, x + (n * p.c + g * cg) * p.ipix(), p, f, b, r0);
-          std::fill(xt + f.slots * span * cg, xt + f.slots * span * cg + u.nr, T(0));
+          const ShiftBand b = make_shift_band(std::min(p.oh, r0 + rows) - r0, rt.max_di, p.ow, u.nr);
+          fwd_band_t(xt, x + (n * p.c + g * cg) * p.ipix(), p, rt, b, r0, span);
+          std::fill(xt + rt.slots * span * kc, xt + rt.slots * span * kc + u.nr, T(0));
           pack_dout_band(abuf, dout + (n * p.f + g * fg) * p.opix(), p, b, r0, u.mr);
           const T beta = n == n0 && bi == 0 ? T(0) : T(1);
-          const i64 lo = std::max(t0, g * khw * cpanels), hi = std::min(t1, (g + 1) * khw * cpanels);
+          const i64 lo = std::max(t0, g * p.kh * npanels), hi = std::min(t1, (g + 1) * p.kh * npanels);
           for (i64 tile = lo; tile < hi; ++tile) {
-            const i64 t = (tile / cpanels) % khw, c0 = (tile % cpanels) * u.nr;
-            const ShiftTap& tp = f.taps[t];
-            const T* bt = xt + (tp.slot * span + tp.di * b.wq + tp.dj) * cg + c0;
-            T* c = dst + ((g * khw + t) * mpad) * cpad + c0;
+            const i64 ki = (tile / npanels) % p.kh, c0 = (tile % npanels) * u.nr;
+            const T* bt = xt + (rt.slot[ki] * span + rt.di[ki] * b.wq) * kc + c0;
+            T* c = dst + ((g * p.kh + ki) * mpad) * npad + c0;
             for (i64 r = 0; r < mpad; r += u.mr)
-              u.fn(u.mr, u.nr, b.qpad, T(1), abuf + r * b.qpad, 1, u.mr, bt, cg, beta, c + r * cpad, cpad, 1);
+              u.fn(u.mr, u.nr, b.qpad, T(1), abuf + r * b.qpad, 1, u.mr, bt, kc, beta, c + r * npad, npad, 1);
           }
         }
   };
@@ -1066,13 +1061,13 @@ void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p
         chunk(part + k * psize, p.n * k / nchunks, p.n * (k + 1) / nchunks, t0, t1, mine);
     });
   }
-  // dw[g*fg + f, c, t] = sum over chunks, in order, of part[k][g][t][f][c]
+  // dw[g*fg + f, c, ki, kj] = sum over chunks, in order, of part[k][g][ki][f][kj*cg + c]
   parallel_for(p.f, 4, threads, [&](i64 f0, i64 f1) {
     for (i64 gf = f0; gf < f1; ++gf) {
       const i64 g = gf / fg, fo = gf % fg;
       for (i64 c = 0; c < cg; ++c)
         for (i64 t = 0; t < khw; ++t) {
-          const i64 i = ((g * khw + t) * mpad + fo) * cpad + c;
+          const i64 i = ((g * p.kh + t / p.kw) * mpad + fo) * npad + (t % p.kw) * cg + c;
           T s = part[i];
           for (i64 k = 1; k < nchunks; ++k) s += part[k * psize + i];
           dw[(gf * cg + c) * khw + t] = s;
