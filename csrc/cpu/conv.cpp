@@ -772,6 +772,7 @@ void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dPara
   const Micro<T> u = micro<T>();
   const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw, mpad = round_up(fg, u.mr), kk = p.kw * cg;
   const RowTaps rt = row_taps(p);
+  const bool pointwise = is_pointwise(p);
   const i64 rows = shift_band_rows<T>(cg, rt.slots * p.kw, rt.max_di, p.ow, p.oh), nbands = ceil_div(p.oh, rows);
   const i64 items = p.n * p.groups * nbands;
   T* wpk = scratch<T>(checked_mul(p.groups * p.kh * mpad, kk), 2);  // per kernel row: (fg, (kj, c))
@@ -790,10 +791,15 @@ void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dPara
       const i64 bi = it % nbands, ng = it / nbands, g = ng % p.groups, n = ng / p.groups;
       const i64 r0 = bi * rows, r1 = std::min(p.oh, r0 + rows);
       const ShiftBand b = make_shift_band(r1 - r0, rt.max_di, p.ow, u.nr);
-      fwd_band(xb, x + (n * p.c + g * cg) * p.ipix(), p, rt, b, r0, u.nr);
-      for (i64 ki = 0; ki < p.kh; ++ki)
-        shifted_calls(ot, wpk + (g * p.kh + ki) * mpad * kk, xb + rt.slot[ki] * kk * b.plane + rt.di[ki] * b.wq,
-                      b.plane, kk, mpad, b.qpad, ki == 0, u);
+      const T* xg = x + (n * p.c + g * cg) * p.ipix();
+      if (pointwise && b.q == b.qpad) {  // the band is x itself (channel stride h*w); no copy
+        shifted_calls(ot, wpk + g * mpad * kk, xg + r0 * p.ow, p.ipix(), kk, mpad, b.qpad, true, u);
+      } else {
+        fwd_band(xb, xg, p, rt, b, r0, u.nr);
+        for (i64 ki = 0; ki < p.kh; ++ki)
+          shifted_calls(ot, wpk + (g * p.kh + ki) * mpad * kk, xb + rt.slot[ki] * kk * b.plane + rt.di[ki] * b.wq,
+                        b.plane, kk, mpad, b.qpad, ki == 0, u);
+      }
       for (i64 fo = 0; fo < fg; ++fo) {  // rows r0 .. r1 of channel fo are contiguous in out
         const T bv = bias ? bias[g * fg + fo] : T(0);
         T* o = out + ((n * p.f + g * fg + fo) * p.oh + r0) * p.ow;
@@ -981,28 +987,11 @@ void fwd_band_t(T* __restrict xt, const T* __restrict xg, const Conv2dParams& p,
     }
 }
 
-// abuf: the dout rows of a band in A panels: panel r at abuf + r*mr*qpad,
-// element (i, q) at [q*mr + i] = dg[r*mr + i, r0 + q / ow, q % ow] (0 past
-// the band and rows past fg). dg (fg, oh, ow)
-template <typename T>
-void pack_dout_band(T* abuf, const T* dg, const Conv2dParams& p, const ShiftBand& b, i64 r0, i64 mr) {
-  const i64 fg = p.fg(), mpad = round_up(fg, mr);
-  for (i64 f = 0; f < mpad; ++f) {
-    T* d = abuf + (f / mr) * mr * b.qpad + f % mr;
-    if (f >= fg) {
-      for (i64 q = 0; q < b.qpad; ++q) d[q * mr] = T(0);
-      continue;
-    }
-    const T* src = dg + (f * p.oh + r0) * p.ow;  // the band's rows are contiguous
-    for (i64 q = 0; q < b.q; ++q) d[q * mr] = src[q];
-    for (i64 q = b.q; q < b.qpad; ++q) d[q * mr] = T(0);
-  }
-}
-
-// dw (f, cg, kh, kw) by shifted GEMM. Partial sums live kernel-row-major and
-// padded to whole micro-tiles, (groups, kh, mpad, npad) with columns (kj, c),
-// so every micro-kernel call writes a full tile with unit column stride; one
-// pass at the end adds the chunks in order and permutes into dw's layout.
+// dw (f, cg, kh, kw) by shifted GEMM: A is dout read in place, B the
+// channels-last band. Partial sums live kernel-row-major with columns (kj, c)
+// padded to whole micro-tiles, (groups, kh, mpad, npad), so every call writes
+// a tile with unit column stride; one pass at the end adds the chunks in
+// order and permutes into dw's layout.
 template <typename T>
 void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p) {
   const Micro<T> u = micro<T>();
@@ -1019,13 +1008,13 @@ void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p
   const i64 span = big.plane + big.qpad;  // per row slot, positions (the last q panel reads past)
   // xt: the channels-last band, plus nr values the last column panel reads past kw*cg
   const i64 xt_size = round_up(rt.slots * span * kc + u.nr, 16);
-  const i64 each = xt_size + round_up(mpad * big.qpad, 16);
+  const i64 each = xt_size;
 
   // Images [n0, n1) into dst, tiles [t0, t1) only: for each (image, band) in
-  // order, dst += dout band @ band^T (the first contribution overwrites).
+  // order, dst += dout band @ band^T (the first contribution overwrites; rows
+  // past fg of the partial are never written nor read).
   auto chunk = [&](T* dst, i64 n0, i64 n1, i64 t0, i64 t1, T* ws) {
     T* xt = ws;
-    T* abuf = ws + xt_size;
     for (i64 n = n0; n < n1; ++n)
       for (i64 g = t0 / (p.kh * npanels); g <= (t1 - 1) / (p.kh * npanels); ++g)
         for (i64 bi = 0; bi < nbands; ++bi) {
@@ -1033,15 +1022,17 @@ void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p
           const ShiftBand b = make_shift_band(std::min(p.oh, r0 + rows) - r0, rt.max_di, p.ow, u.nr);
           fwd_band_t(xt, x + (n * p.c + g * cg) * p.ipix(), p, rt, b, r0, span);
           std::fill(xt + rt.slots * span * kc, xt + rt.slots * span * kc + u.nr, T(0));
-          pack_dout_band(abuf, dout + (n * p.f + g * fg) * p.opix(), p, b, r0, u.mr);
+          // A is dout itself: the band's q = i*ow + j are contiguous in each channel (row stride opix)
+          const T* da = dout + (n * p.f + g * fg) * p.opix() + r0 * p.ow;
           const T beta = n == n0 && bi == 0 ? T(0) : T(1);
           const i64 lo = std::max(t0, g * p.kh * npanels), hi = std::min(t1, (g + 1) * p.kh * npanels);
           for (i64 tile = lo; tile < hi; ++tile) {
             const i64 ki = (tile / npanels) % p.kh, c0 = (tile % npanels) * u.nr;
             const T* bt = xt + (rt.slot[ki] * span + rt.di[ki] * b.wq) * kc + c0;
             T* c = dst + ((g * p.kh + ki) * mpad) * npad + c0;
-            for (i64 r = 0; r < mpad; r += u.mr)
-              u.fn(u.mr, u.nr, b.qpad, T(1), abuf + r * b.qpad, 1, u.mr, bt, kc, beta, c + r * npad, npad, 1);
+            for (i64 r = 0; r < fg; r += u.mr)
+              u.fn(min64(u.mr, fg - r), u.nr, b.q, T(1), da + r * p.opix(), p.opix(), 1, bt, kc, beta,
+                   c + r * npad, npad, 1);
           }
         }
   };
@@ -1156,13 +1147,21 @@ void conv2d_bwd(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w, cons
 
 template <typename T>
 void conv_bias_grad(T* db, const T* dout, i64 n, i64 f, i64 hw) {
-  parallel_for(f, n * hw >= 4096 ? 1 : f, [&](i64 f0, i64 f1) {
-    for (i64 j = f0; j < f1; ++j) {
-      T s = T(0);
-      for (i64 i = 0; i < n; ++i) s += lane_sum(dout + (i * f + j) * hw, hw);
-      db[j] = s;
-    }
+  // Plane sums in memory order (threads split the (image, channel) planes),
+  // then per channel the images added in order.
+  if (n == 0) {
+    std::fill(db, db + f, T(0));
+    return;
+  }
+  T* part = scratch<T>(checked_mul(n, f), 1);
+  parallel_for(n * f, checked_mul(n, checked_mul(f, hw)) >= 65536 ? 16 : n * f, [&](i64 q0, i64 q1) {
+    for (i64 q = q0; q < q1; ++q) part[q] = lane_sum(dout + q * hw, hw);
   });
+  for (i64 j = 0; j < f; ++j) {
+    T s = part[j];
+    for (i64 i = 1; i < n; ++i) s += part[i * f + j];
+    db[j] = s;
+  }
 }
 
 #define FASTDL_INSTANTIATE(T)                                                                     \
