@@ -741,6 +741,49 @@ void shifted_calls(T* ot, const T* a, const T* b0, i64 plane, i64 k, i64 mpad, i
       }
 }
 
+// B panels for the transposed orientation: for group g and kernel row
+// `row`, the (k, n) matrix src(g, row, kk, col) in panels of nr columns:
+// panel j at dst + (g*nrows + row)*k*npad + j*k*nr, element (kk, jj) at
+// [kk*nr + jj]; columns past n are 0 (npad = n rounded up to nr).
+template <typename T, typename Src>
+void pack_row_bpanels(T* dst, i64 groups, i64 nrows, i64 k, i64 n, const Micro<T>& u, const Src& src) {
+  const i64 npad = round_up(n, u.nr);
+  for (i64 g = 0; g < groups; ++g)
+    for (i64 row = 0; row < nrows; ++row) {
+      T* base = dst + (g * nrows + row) * k * npad;
+      for (i64 col = 0; col < npad; ++col) {
+        T* d = base + (col / u.nr) * k * u.nr + col % u.nr;
+        if (col >= n) {
+          for (i64 kk = 0; kk < k; ++kk) d[kk * u.nr] = T(0);
+          continue;
+        }
+        for (i64 kk = 0; kk < k; ++kk) d[kk * u.nr] = src(g, row, kk, col);
+      }
+    }
+}
+
+// The transposed call set: ott (qrows, npad) (+)= B^T (qrows, k) @ W (k, npad):
+// the band is the micro-kernel's A, read in place (pixel i of row kk at
+// b0 + kk*plane + i), W packed by pack_row_bpanels. qrows: a multiple of mr.
+template <typename T>
+void shifted_calls_t(T* ott, const T* w, const T* b0, i64 plane, i64 k, i64 npad, i64 qrows, bool first,
+                     const Micro<T>& u) {
+  for (i64 j0 = 0; j0 < npad; j0 += u.nr)
+    for (i64 q0 = 0; q0 < qrows; q0 += u.mr)
+      for (i64 pc = 0; pc < k; pc += u.kc) {
+        const i64 kb = min64(u.kc, k - pc);
+        u.fn(u.mr, u.nr, kb, T(1), b0 + pc * plane + q0, 1, plane, w + (j0 / u.nr) * k * u.nr + pc * u.nr, u.nr,
+             first && pc == 0 ? T(0) : T(1), ott + q0 * npad + j0, npad, 1);
+      }
+}
+
+// Which orientation computes fewer padded products for m channels and q
+// pixels: channels as the micro-kernel's rows (A = weights) or pixels as its
+// rows (A = the band, transposed orientation).
+inline bool transposed_cheaper(i64 m, i64 q, i64 mr, i64 nr) {
+  return round_up(m, nr) * round_up(q, mr) < round_up(m, mr) * round_up(q, nr);
+}
+
 // The forward's band: copy (slot s, kj), channel c, element (t, j) =
 // x[c, (r0 + t)*sh + a_s - ph, j*sw + kj*dw - pw] (0 outside), plane
 // ((s*kw + kj)*cg + c); then nr zeros (what the last q panel reads past the end).
@@ -764,24 +807,34 @@ void fwd_band(T* __restrict xb, const T* __restrict xg, const Conv2dParams& p, c
         }
     }
   T* end = xb + rt.slots * p.kw * cg * b.plane;
-  std::fill(end, end + nr, T(0));
+  std::fill(end, end + nr, T(0));  // nr: whatever the last tile reads past the band
 }
 
 template <typename T>
 void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
   const Micro<T> u = micro<T>();
-  const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw, mpad = round_up(fg, u.mr), kk = p.kw * cg;
+  const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw, kk = p.kw * cg;
   const RowTaps rt = row_taps(p);
   const bool pointwise = is_pointwise(p);
   const i64 rows = shift_band_rows<T>(cg, rt.slots * p.kw, rt.max_di, p.ow, p.oh), nbands = ceil_div(p.oh, rows);
   const i64 items = p.n * p.groups * nbands;
-  T* wpk = scratch<T>(checked_mul(p.groups * p.kh * mpad, kk), 2);  // per kernel row: (fg, (kj, c))
-  pack_row_panels(wpk, p.groups, p.kh, fg, kk, u, [&](i64 g, i64 ki, i64 f, i64 col) {
+  // (a pointwise conv whose bands are whole nr tiles reads x in place, in the plain orientation)
+  const bool tr = transposed_cheaper(fg, rows * p.ow, u.mr, u.nr) && !(pointwise && rows * p.ow % u.nr == 0);
+  // weights per kernel row, k = (kj, c): A panels (fg, k), or B panels (k, fg) when transposed
+  const i64 mpad = round_up(fg, tr ? u.nr : u.mr);
+  auto wsrc = [&](i64 g, i64 ki, i64 f, i64 col) {
     return w[((g * fg + f) * cg + col % cg) * khw + ki * p.kw + col / cg];
-  });
+  };
+  T* wpk = scratch<T>(checked_mul(p.groups * p.kh * mpad, kk), 2);
+  if (tr)
+    pack_row_bpanels(wpk, p.groups, p.kh, kk, fg, u, [&](i64 g, i64 ki, i64 col, i64 f) { return wsrc(g, ki, f, col); });
+  else
+    pack_row_panels(wpk, p.groups, p.kh, fg, kk, u, wsrc);
   const ShiftBand big = make_shift_band(rows, rt.max_di, p.ow, u.nr);
-  const i64 xb_size = round_up(rt.slots * kk * big.plane + u.nr, 16);
-  const i64 each = xb_size + round_up(mpad * big.qpad, 16);  // per thread: band copies, output band
+  const i64 qrows = round_up(big.q, u.mr);                      // transposed: pixel rows computed
+  const i64 ot_size = round_up(tr ? qrows * mpad : mpad * big.qpad, 16);
+  const i64 xb_size = round_up(rt.slots * kk * big.plane + u.nr + u.mr, 16);
+  const i64 each = xb_size + ot_size;  // per thread: band copies, output band
   const int threads = num_threads();
   T* ws = scratch<T>(checked_mul(each, threads), 0);
   parallel_for(items, 1, threads, [&](i64 i0, i64 i1) {
@@ -791,20 +844,36 @@ void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dPara
       const i64 bi = it % nbands, ng = it / nbands, g = ng % p.groups, n = ng / p.groups;
       const i64 r0 = bi * rows, r1 = std::min(p.oh, r0 + rows);
       const ShiftBand b = make_shift_band(r1 - r0, rt.max_di, p.ow, u.nr);
+      const i64 qr = round_up(b.q, u.mr);
       const T* xg = x + (n * p.c + g * cg) * p.ipix();
-      if (pointwise && b.q == b.qpad) {  // the band is x itself (channel stride h*w); no copy
-        shifted_calls(ot, wpk + g * mpad * kk, xg + r0 * p.ow, p.ipix(), kk, mpad, b.qpad, true, u);
+      auto calls = [&](const T* wrow, const T* b0, i64 plane, bool first) {
+        if (tr)
+          shifted_calls_t(ot, wrow, b0, plane, kk, mpad, qr, first, u);
+        else
+          shifted_calls(ot, wrow, b0, plane, kk, mpad, b.qpad, first, u);
+      };
+      if (pointwise && !tr && b.q == b.qpad) {  // the band is x itself (channel stride h*w); no copy
+        calls(wpk + g * mpad * kk, xg + r0 * p.ow, p.ipix(), true);
       } else {
-        fwd_band(xb, xg, p, rt, b, r0, u.nr);
+        fwd_band(xb, xg, p, rt, b, r0, u.nr + u.mr);
         for (i64 ki = 0; ki < p.kh; ++ki)
-          shifted_calls(ot, wpk + (g * p.kh + ki) * mpad * kk, xb + rt.slot[ki] * kk * b.plane + rt.di[ki] * b.wq,
-                        b.plane, kk, mpad, b.qpad, ki == 0, u);
+          calls(wpk + (g * p.kh + ki) * mpad * kk, xb + rt.slot[ki] * kk * b.plane + rt.di[ki] * b.wq, b.plane,
+                ki == 0);
       }
-      for (i64 fo = 0; fo < fg; ++fo) {  // rows r0 .. r1 of channel fo are contiguous in out
-        const T bv = bias ? bias[g * fg + fo] : T(0);
-        T* o = out + ((n * p.f + g * fg + fo) * p.oh + r0) * p.ow;
-        const T* src = ot + fo * b.qpad;
-        for (i64 q = 0; q < b.q; ++q) o[q] = src[q] + bv;
+      // rows r0 .. r1 of each channel are contiguous in out; the transposed
+      // tile (pixels, channels) is read in strips of 64 pixels that stay in L1
+      T* og = out + ((n * p.f + g * fg) * p.oh + r0) * p.ow;
+      constexpr i64 kStrip = 64;
+      for (i64 q0 = 0; q0 < b.q; q0 += (tr ? kStrip : b.q)) {
+        const i64 q1 = tr ? min64(b.q, q0 + kStrip) : b.q;
+        for (i64 fo = 0; fo < fg; ++fo) {
+          const T bv = bias ? bias[g * fg + fo] : T(0);
+          T* o = og + fo * p.opix();
+          if (tr)
+            for (i64 q = q0; q < q1; ++q) o[q] = ot[q * mpad + fo] + bv;
+          else
+            for (i64 q = q0; q < q1; ++q) o[q] = ot[fo * b.qpad + q] + bv;
+        }
       }
     }
   });
@@ -848,7 +917,7 @@ inline DataPhase data_phase(const Conv2dParams& p, i64 a, i64 b) {
 template <typename T>
 void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2dParams& p) {
   const Micro<T> u = micro<T>();
-  const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw, mpad = round_up(cg, u.mr);
+  const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw;
   const i64 nph = p.sh * p.sw;
   DataPhase* ph = reinterpret_cast<DataPhase*>(scratch_bytes(checked_mul(nph, sizeof(DataPhase)), 3));
   i64 e0 = 0, e1 = 0, f0 = 0, f1 = 0, nh = 0, nw = 0;
@@ -869,10 +938,17 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
   // A per tap: w_tap^T (cg, fg); a phase's kernel row with consecutive column
   // taps reads the taps (ki, kj_0), (ki, kj_1), ... as one (cg, taps*fg) matrix
   // because taps of one kernel row with kj falling are packed next to each other.
+  const bool tr = transposed_cheaper(cg, rows * wq, u.mr, u.nr);
+  const i64 mpad = round_up(cg, tr ? u.nr : u.mr);
+  // Packs w (group, kernel row) as A panels (cg, k), or as B panels (k, cg) when transposed.
+  auto pack = [&](T* dst, i64 groups, i64 nrows, i64 k, const auto& src) {
+    if (tr)
+      pack_row_bpanels(dst, groups, nrows, k, cg, u, [&](i64 g, i64 r, i64 kk, i64 c) { return src(g, r, c, kk); });
+    else
+      pack_row_panels(dst, groups, nrows, cg, k, u, src);
+  };
   T* wpk = scratch<T>(checked_mul(p.groups * khw * mpad, fg), 2);
-  pack_row_panels(wpk, p.groups, khw, cg, fg, u, [&](i64 g, i64 t, i64 c, i64 f) {
-    return w[((g * fg + f) * cg + c) * khw + t];
-  });
+  pack(wpk, p.groups, khw, fg, [&](i64 g, i64 t, i64 c, i64 f) { return w[((g * fg + f) * cg + c) * khw + t]; });
   // ... which needs each kernel row's taps in falling kj order with one k range:
   // per (phase, ki) pack again when the phase has several column taps.
   i64 maxtaps = 1;
@@ -883,15 +959,15 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
     if (d.nkj == 0) continue;
     for (i64 r = 0; r < d.nki; ++r)
       for (i64 g = 0; g < p.groups; ++g)
-        pack_row_panels(wrow + ((k * p.kh + r) * p.groups + g) * mpad * maxtaps * fg, 1, 1, cg, d.nkj * fg, u,
-                        [&](i64, i64, i64 c, i64 col) {
-                          const i64 t = d.ki[r] * p.kw + d.kj[col / fg];
-                          return w[((g * fg + col % fg) * cg + c) * khw + t];
-                        });
+        pack(wrow + ((k * p.kh + r) * p.groups + g) * mpad * maxtaps * fg, 1, 1, d.nkj * fg,
+             [&](i64, i64, i64 c, i64 col) {
+               const i64 t = d.ki[r] * p.kw + d.kj[col / fg];
+               return w[((g * fg + col % fg) * cg + c) * khw + t];
+             });
   }
   const ShiftBand big = make_shift_band(rows, e1 - e0, wq, u.nr);
-  const i64 src_size = round_up(ncopies * fg * big.plane + u.nr, 16);
-  const i64 each = src_size + round_up(mpad * big.qpad, 16);
+  const i64 src_size = round_up(ncopies * fg * big.plane + u.nr + u.mr, 16);
+  const i64 each = src_size + round_up(tr ? round_up(big.q, u.mr) * mpad : mpad * big.qpad, 16);
   const int threads = num_threads();
   T* ws = scratch<T>(checked_mul(each, threads), 0);
   parallel_for(items, 1, threads, [&](i64 i0, i64 i1) {
@@ -917,7 +993,7 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
                 band_row(d, dg + (fo * p.oh + oh) * p.ow + f0 + m, b.wq, lo, hi, 1);
             }
         }
-        std::fill(src + ncopies * fg * b.plane, src + ncopies * fg * b.plane + u.nr, T(0));
+        std::fill(src + ncopies * fg * b.plane, src + ncopies * fg * b.plane + u.nr + u.mr, T(0));
       }
       for (i64 k = 0; k < nph; ++k) {
         const DataPhase& d = ph[k];
@@ -926,28 +1002,38 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
         const bool taps = d.nki > 0 && d.nkj > 0;
         bool consecutive = true;
         for (i64 c = 1; c < d.nkj; ++c) consecutive &= d.f[c] == d.f[c - 1] + 1;
+        const i64 qr = round_up(b.q, u.mr);
+        auto calls = [&](const T* wm, const T* b0, i64 k, bool first) {
+          if (tr)
+            shifted_calls_t(ot, wm, b0, b.plane, k, mpad, qr, first, u);
+          else
+            shifted_calls(ot, wm, b0, b.plane, k, mpad, b.qpad, first, u);
+        };
         for (i64 r = 0; taps && r < d.nki; ++r) {
           const T* brow = src + (d.e[r] - e0) * b.wq;
           if (consecutive) {
-            shifted_calls(ot, wrow + ((k * p.kh + r) * p.groups + g) * mpad * maxtaps * fg,
-                          brow + (d.f[0] - f0) * fg * b.plane, b.plane, d.nkj * fg, mpad, b.qpad, r == 0, u);
+            calls(wrow + ((k * p.kh + r) * p.groups + g) * mpad * maxtaps * fg, brow + (d.f[0] - f0) * fg * b.plane,
+                  d.nkj * fg, r == 0);
             continue;
           }
           for (i64 c = 0; c < d.nkj; ++c)
-            shifted_calls(ot, wpk + (g * khw + d.ki[r] * p.kw + d.kj[c]) * mpad * fg,
-                          brow + (d.f[c] - f0) * fg * b.plane, b.plane, fg, mpad, b.qpad, r == 0 && c == 0, u);
+            calls(wpk + (g * khw + d.ki[r] * p.kw + d.kj[c]) * mpad * fg, brow + (d.f[c] - f0) * fg * b.plane, fg,
+                  r == 0 && c == 0);
         }
-        for (i64 c = 0; c < cg; ++c) {  // the phase's dx values; a phase no tap reaches gets the bias
-          const T bv = bias ? bias[g * cg + c] : T(0);
-          for (i64 i = r0; i < pr1; ++i) {
+        // the phase's dx values (a phase no tap reaches gets the bias); the
+        // transposed tile (pixels, channels) is read a row of pixels at a time
+        for (i64 i = r0; i < pr1; ++i)
+          for (i64 c = 0; c < cg; ++c) {
+            const T bv = bias ? bias[g * cg + c] : T(0);
             T* o = dxg + (c * p.h + i * p.sh + d.a) * p.w + d.b;
-            const T* sr = ot + c * b.qpad + (i - r0) * b.wq;
-            if (taps)
-              for (i64 j = 0; j < d.nw; ++j) o[j * p.sw] = sr[j] + bv;
-            else
+            const i64 q0 = (i - r0) * b.wq;
+            if (!taps)
               for (i64 j = 0; j < d.nw; ++j) o[j * p.sw] = bv;
+            else if (tr)
+              for (i64 j = 0; j < d.nw; ++j) o[j * p.sw] = ot[(q0 + j) * mpad + c] + bv;
+            else
+              for (i64 j = 0; j < d.nw; ++j) o[j * p.sw] = ot[c * b.qpad + q0 + j] + bv;
           }
-        }
       }
     }
   });
