@@ -1,28 +1,22 @@
 // conv family kernels (see conv.h for the variants and when each runs).
 //
-// Implicit GEMM. The forward and the weight gradient drive the GEMM engine's
-// micro-kernel (gemm/gemm.h: the active ISA's ukernel, mr, nr, kc) on panels
-// packed straight from the arrays: im2col rows are written directly in the
-// micro-kernel's B-panel layout, one kc x nc block at a time, so no column
-// matrix exists beyond that cache-sized block and none is stored for the
-// backward. The weights are packed into A panels once per call. The loops
-// around the micro-kernel are BLIS's (a B block, then nr-column panels, then
-// mr-row panels); only the packing is conv's.
-//   forward          out[n, g] (fg, P) = w_g (fg, K) @ col (K, P)
-//   data gradient    stride 1: the forward of dout with the flipped, transposed
-//                    weights (no col2im); otherwise dcol = w_g^T @ dout tile by
-//                    gemm(), then col2im
-//   weight gradient  dw_g (fg, K) += dout[n, g] (fg, P) @ col^T (P, K)
+// Every non-depthwise variant drives the GEMM engine's micro-kernel
+// (gemm/gemm.h: the active ISA's ukernel, mr, nr, kc) with conv's own
+// packing; the loops around it are BLIS's (B block, nr-column panels,
+// mr-row panels). Sections below, in order: helpers; depthwise; implicit
+// GEMM (im2col straight into B panels; col2im data gradient); shifted GEMM
+// (band copies; its header comment has the derivation); the entry points.
 //
 // Threads and determinism: every output element is computed by one thread,
 // in an order fixed by the shape.
-//   forward:          (image, group, column block) items are independent
-//   col2im data grad: one (image, group) per thread; its tiles add into dx
-//                     in order (tiles overlap at their halos)
-//   weight grad:      images are summed in fixed chunks (count set by the
-//                     shape), one partial gradient per chunk, added in chunk
-//                     order; threads take whole chunks, or, when there are
-//                     too few, split the gradient's columns
+//   forward, shifted data grad:  (image, group, band or block) items are independent
+//   col2im data grad:            one (image, group) per thread; its tiles add
+//                                into dx in order (tiles overlap at their halos)
+//   weight grad:                 images are summed in fixed chunks (count set
+//                                by the shape), one partial gradient per chunk,
+//                                added in chunk order; threads take whole chunks,
+//                                or, when there are too few, split the
+//                                gradient's columns
 // When too few independent items feed every thread, the GEMM-based col2im
 // pass runs items one after another with all threads in each GEMM; the
 // GEMM's sums do not depend on its thread count, so results do not either.

@@ -2,12 +2,18 @@
 // conv2d's data gradient, conv_transpose2d. NCHW, C-contiguous arrays.
 //
 // Variants, chosen per call by shape (conv.cpp):
-//   pointwise  1x1, stride 1, no padding: GEMMs straight on x (no im2col)
-//   depthwise  one input channel per group (groups == c): a direct kernel per
-//              channel plane, vectorised along rows
-//   im2col     everything else: per image and group, column tiles of a few
-//              hundred KiB (never the whole image's or batch's column matrix)
-//              feed the GEMM engine; backward recomputes the columns
+//   depthwise  one input channel per group: direct kernels per channel plane,
+//              vectorised along rows, compiled per ISA (conv_depthwise.h)
+//   shifted    >= 16 input channels per group (any stride, kernels up to
+//              64x64): GEMMs on kw column-shifted copies of a band of input
+//              rows -- a band copied kw times, not kh*kw times as im2col
+//              would; strides through their phase planes; the data gradient
+//              per phase of dx (no col2im); 1x1 convs read x in place
+//   implicit   fewer channels (a 3-channel first layer): im2col rows packed
+//              straight into the GEMM micro-kernel's panels, a cache-sized
+//              block at a time; col2im for the data gradient
+// No column matrix is ever larger than one cache-sized block, and the
+// backward recomputes it rather than storing it.
 //
 // conv_transpose2d(x, w) is conv2d_bwd_data(dx = y, dout = x, w); its
 // backward is conv2d_fwd (data) and conv2d_bwd with dx = null (weight): one
