@@ -687,6 +687,8 @@ inline void band_row(T* __restrict d, const T* __restrict src, i64 n, i64 lo, i6
   for (i64 j = 0; j < lo; ++j) d[j] = T(0);
   if (step == 1)
     for (i64 j = lo; j < hi; ++j) d[j] = src[j];
+  else if (step == 2)  // a constant stride the compiler vectorises (even lanes of two loads)
+    for (i64 j = lo; j < hi; ++j) d[j] = src[2 * j];
   else
     for (i64 j = lo; j < hi; ++j) d[j] = src[j * step];
   for (i64 j = hi; j < n; ++j) d[j] = T(0);
