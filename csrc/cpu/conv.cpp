@@ -190,18 +190,6 @@ T lane_sum(const T* __restrict x, i64 n) {
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail;
 }
 
-// Dot product of a[0..n) and b[0..n), same scheme as lane_sum.
-template <typename T>
-T lane_dot(const T* __restrict a, const T* __restrict b, i64 n) {
-  T acc[8] = {};
-  i64 i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int l = 0; l < 8; ++l) acc[l] += a[i + l] * b[i + l];
-  T tail = 0;
-  for (; i < n; ++i) tail += a[i] * b[i];
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail;
-}
-
 // ---------------------------------------------------------------------------
 // depthwise: one input channel per group; output channel f = c*fg + m reads
 // input channel c. Per (image, input channel) the plane is zero-padded once
