@@ -59,8 +59,11 @@ namespace {
 //                   the C block it stays in L2
 //   kBandBytes      shifted GEMM: one padded input band (a few output rows
 //                   of one image and group, with their halo)
-//   kShiftedMinChannels  fewer input channels per group than this: a
-//                   shifted-GEMM call would sum too few terms; im2col instead
+//   kShiftedMinChannels  fewer input channels per group than this: the
+//                   band holds one plane per tap (a shifted-GEMM call would
+//                   sum too few terms), and the data gradient uses col2im
+//   kTransposedMinK pixels-as-rows orientation only when each output sums at
+//                   least this many products (its copy out is strided)
 //   kColTileBytes   col2im data gradient: one dcol tile
 //   kWeightChunks   images are summed into at most this many partial weight
 //                   gradients, added in order at the end (fixed by the shape,
@@ -69,6 +72,7 @@ namespace {
 constexpr i64 kBlockBytes = 256 * 1024;
 constexpr i64 kBandBytes = 512 * 1024;
 constexpr i64 kShiftedMinChannels = 16;
+constexpr i64 kTransposedMinK = 128;
 constexpr i64 kColTileBytes = 1024 * 1024;
 constexpr i64 kWeightChunks = 8;
 constexpr i64 kPartialBytes = 16 << 20;
@@ -626,10 +630,10 @@ void weight_grad_implicit(T* dw, const T* dout, const T* x, const Conv2dParams& 
 //   weight     dw_ki (fg, kw*cg) += dout (fg, Q) @ copies_ki^T (Q, kw*cg)
 
 // (Tap and phase lists live on the stack: at most 64 of each.)
-inline bool use_shifted(const Conv2dParams& p) {
-  return p.cg() >= kShiftedMinChannels && p.kh <= 64 && p.kw <= 64 && p.sh * p.sw <= 64;
+inline bool use_shifted(const Conv2dParams& p) { return p.kh <= 64 && p.kw <= 64 && p.sh * p.sw <= 64; }
+inline bool use_shifted_data(const Conv2dParams& p) {
+  return use_shifted(p) && p.cg() >= kShiftedMinChannels && p.fg() >= kShiftedMinChannels;
 }
-inline bool use_shifted_data(const Conv2dParams& p) { return use_shifted(p) && p.fg() >= kShiftedMinChannels; }
 
 // One band: output rows r0 .. r0 + rows, source planes of hb = rows + halo
 // rows and width wq (= the output width), planes `stride` apart.
@@ -642,18 +646,28 @@ inline ShiftBand make_shift_band(i64 rows, i64 halo, i64 wq, i64 nr) {
   return {rows, rows + halo, wq, (rows + halo) * wq, rows * wq, round_up(rows * wq, nr)};
 }
 
-// Rows of the forward's kernel rows: row phase slot and row shift for each ki.
+// The forward's kernel rows: for each ki its row slot and row shift. Usually
+// a slot per row phase (ki*dh mod sh) and a shift of ki*dh div sh; "full"
+// (few channels) gives every kernel row its own slot and no shift, so the
+// band holds one plane per tap -- im2col of the band, small when cg is small
+// -- and a single call set sums over all kh*kw*cg rows.
 struct RowTaps {
   i64 slot[64], di[64];
-  i64 a[64];        // slot -> row phase
+  i64 a[64];        // slot -> its first input row's offset (row phase, or ki*dh when full)
   i64 slots, max_di;
+  bool full;
 };
 
-inline RowTaps row_taps(const Conv2dParams& p) {
+inline RowTaps row_taps(const Conv2dParams& p, bool full) {
   RowTaps r{};
+  r.full = full;
   i64 slot_of[64];
   std::fill(slot_of, slot_of + p.sh, i64{-1});
   for (i64 ki = 0; ki < p.kh; ++ki) {
+    if (full) {
+      r.a[ki] = ki * p.dh, r.slot[ki] = ki, r.di[ki] = 0, r.slots = p.kh;
+      continue;
+    }
     const i64 a = (ki * p.dh) % p.sh;
     if (slot_of[a] < 0) r.a[r.slots] = a, slot_of[a] = r.slots++;
     r.slot[ki] = slot_of[a], r.di[ki] = (ki * p.dh) / p.sh;
@@ -661,6 +675,9 @@ inline RowTaps row_taps(const Conv2dParams& p) {
   }
   return r;
 }
+
+// Few channels per group: one plane per tap (see RowTaps).
+inline bool full_band(const Conv2dParams& p) { return p.cg() < kShiftedMinChannels; }
 
 // Output rows per band: `copies` planes per channel, (rows + halo) x wq, about kBandBytes.
 template <typename T>
@@ -797,27 +814,31 @@ void fwd_band(T* __restrict xb, const T* __restrict xg, const Conv2dParams& p, c
 template <typename T>
 void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
   const Micro<T> u = micro<T>();
-  const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw, kk = p.kw * cg;
-  const RowTaps rt = row_taps(p);
+  const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw;
+  const RowTaps rt = row_taps(p, full_band(p));
+  const i64 nrow = rt.full ? 1 : p.kh;             // call sets per tile: one per kernel row, or one
+  const i64 kk = rt.full ? khw * cg : p.kw * cg;   // rows each sums over: (ki,) kj, c
   const bool pointwise = is_pointwise(p);
   const i64 rows = shift_band_rows<T>(cg, rt.slots * p.kw, rt.max_di, p.ow, p.oh), nbands = ceil_div(p.oh, rows);
   const i64 items = p.n * p.groups * nbands;
   // (a pointwise conv whose bands are whole nr tiles reads x in place, in the plain orientation)
-  const bool tr = transposed_cheaper(fg, rows * p.ow, u.mr, u.nr) && !(pointwise && rows * p.ow % u.nr == 0);
+  // (the transposed tile costs a strided copy out, worth it only over a long enough k)
+  const bool tr = transposed_cheaper(fg, rows * p.ow, u.mr, u.nr) && !(pointwise && rows * p.ow % u.nr == 0) &&
+                  nrow * kk >= kTransposedMinK;
   // weights per kernel row, k = (kj, c): A panels (fg, k), or B panels (k, fg) when transposed
   const i64 mpad = round_up(fg, tr ? u.nr : u.mr);
-  auto wsrc = [&](i64 g, i64 ki, i64 f, i64 col) {
-    return w[((g * fg + f) * cg + col % cg) * khw + ki * p.kw + col / cg];
+  auto wsrc = [&](i64 g, i64 row, i64 f, i64 col) {  // col = ((ki,) kj, c)
+    return w[((g * fg + f) * cg + col % cg) * khw + (rt.full ? col / cg : row * p.kw + col / cg)];
   };
-  T* wpk = scratch<T>(checked_mul(p.groups * p.kh * mpad, kk), 2);
+  T* wpk = scratch<T>(checked_mul(p.groups * nrow * mpad, kk), 2);
   if (tr)
-    pack_row_bpanels(wpk, p.groups, p.kh, kk, fg, u, [&](i64 g, i64 ki, i64 col, i64 f) { return wsrc(g, ki, f, col); });
+    pack_row_bpanels(wpk, p.groups, nrow, kk, fg, u, [&](i64 g, i64 r, i64 col, i64 f) { return wsrc(g, r, f, col); });
   else
-    pack_row_panels(wpk, p.groups, p.kh, fg, kk, u, wsrc);
+    pack_row_panels(wpk, p.groups, nrow, fg, kk, u, wsrc);
   const ShiftBand big = make_shift_band(rows, rt.max_di, p.ow, u.nr);
   const i64 qrows = round_up(big.q, u.mr);                      // transposed: pixel rows computed
   const i64 ot_size = round_up(tr ? qrows * mpad : mpad * big.qpad, 16);
-  const i64 xb_size = round_up(rt.slots * kk * big.plane + u.nr + u.mr, 16);
+  const i64 xb_size = round_up(rt.slots * p.kw * cg * big.plane + u.nr + u.mr, 16);
   const i64 each = xb_size + ot_size;  // per thread: band copies, output band
   const int threads = num_threads();
   T* ws = scratch<T>(checked_mul(each, threads), 0);
@@ -840,9 +861,9 @@ void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dPara
         calls(wpk + g * mpad * kk, xg + r0 * p.ow, p.ipix(), true);
       } else {
         fwd_band(xb, xg, p, rt, b, r0, u.nr + u.mr);
-        for (i64 ki = 0; ki < p.kh; ++ki)
-          calls(wpk + (g * p.kh + ki) * mpad * kk, xb + rt.slot[ki] * kk * b.plane + rt.di[ki] * b.wq, b.plane,
-                ki == 0);
+        for (i64 r = 0; r < nrow; ++r)  // full: one call set from the first plane over all kh*kw*cg
+          calls(wpk + (g * nrow + r) * mpad * kk, xb + rt.slot[r] * p.kw * cg * b.plane + rt.di[r] * b.wq, b.plane,
+                r == 0);
       }
       // rows r0 .. r1 of each channel are contiguous in out; the transposed
       // tile (pixels, channels) is read in strips of 64 pixels that stay in L1
@@ -922,7 +943,7 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
   // A per tap: w_tap^T (cg, fg); a phase's kernel row with consecutive column
   // taps reads the taps (ki, kj_0), (ki, kj_1), ... as one (cg, taps*fg) matrix
   // because taps of one kernel row with kj falling are packed next to each other.
-  const bool tr = transposed_cheaper(cg, rows * wq, u.mr, u.nr);
+  const bool tr = transposed_cheaper(cg, rows * wq, u.mr, u.nr) && fg * p.kh * p.kw / nph >= kTransposedMinK;
   const i64 mpad = round_up(cg, tr ? u.nr : u.mr);
   // Packs w (group, kernel row) as A panels (cg, k), or as B panels (k, cg) when transposed.
   auto pack = [&](T* dst, i64 groups, i64 nrows, i64 k, const auto& src) {
@@ -1026,11 +1047,12 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
 // The weight gradient's band, channels last: row slot s, position t*ow + j,
 // value (kj, c) at xt[((s*span + t*ow + j)*kw + kj)*cg + c] = the forward
 // band's (s, kj, c, t, j); span = plane + qpad - q (positions the last q
-// panel reads past the band are 0).
+// panel reads past the band are 0). A full band keeps the slots together
+// per position instead: value (s, kj, c) at xt[((t*ow + j)*kh + s)*kw*cg + kj*cg + c].
 template <typename T>
 void fwd_band_t(T* __restrict xt, const T* __restrict xg, const Conv2dParams& p, const RowTaps& rt,
                 const ShiftBand& b, i64 r0, i64 span) {
-  const i64 cg = p.cg(), kc = p.kw * cg;
+  const i64 cg = p.cg(), kc = p.kw * cg, stride = rt.full ? rt.slots * kc : kc;  // values per position
   std::fill(xt, xt + rt.slots * span * kc, T(0));
   for (i64 s = 0; s < rt.slots; ++s)
     for (i64 t = 0; t < b.hb; ++t) {
@@ -1040,18 +1062,18 @@ void fwd_band_t(T* __restrict xt, const T* __restrict xg, const Conv2dParams& p,
         const i64 b0 = kj * p.dw - p.pw;
         i64 lo, hi;
         band_cols(b.wq, p.sw, b0, p.w, &lo, &hi);
-        T* d = xt + (s * span + t * b.wq) * kc + kj * cg;
-        constexpr i64 C = 8;  // channels at a time: one stream per channel, 8 contiguous stores
+        T* d = xt + (rt.full ? t * b.wq * stride + s * kc : (s * span + t * b.wq) * kc) + kj * cg;
+        constexpr i64 C = 8;  // channels at a time: one stream per channel, contiguous stores
         for (i64 c0 = 0; c0 < cg; c0 += C) {
           const i64 cn = min64(C, cg - c0);
           const T* src[C];
           for (i64 c = 0; c < C; ++c) src[c] = xg + ((c0 + (c < cn ? c : 0)) * p.h + ih) * p.w + b0;
           if (cn == C)
             for (i64 j = lo; j < hi; ++j)
-              for (i64 c = 0; c < C; ++c) d[j * kc + c0 + c] = src[c][j * p.sw];
+              for (i64 c = 0; c < C; ++c) d[j * stride + c0 + c] = src[c][j * p.sw];
           else
             for (i64 j = lo; j < hi; ++j)
-              for (i64 c = 0; c < cn; ++c) d[j * kc + c0 + c] = src[c][j * p.sw];
+              for (i64 c = 0; c < cn; ++c) d[j * stride + c0 + c] = src[c][j * p.sw];
         }
       }
     }
@@ -1066,11 +1088,12 @@ template <typename T>
 void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p) {
   const Micro<T> u = micro<T>();
   const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw, kc = p.kw * cg;
-  const i64 mpad = round_up(fg, u.mr), npad = round_up(kc, u.nr);
-  const RowTaps rt = row_taps(p);
+  const RowTaps rt = row_taps(p, full_band(p));
+  const i64 nrow = rt.full ? 1 : p.kh, ncol = rt.full ? khw * cg : kc;  // per kernel row (or all): (ki,) kj, c
+  const i64 mpad = round_up(fg, u.mr), npad = round_up(ncol, u.nr);
   const i64 rows = shift_band_rows<T>(cg, rt.slots * p.kw, rt.max_di, p.ow, p.oh), nbands = ceil_div(p.oh, rows);
-  const i64 npanels = npad / u.nr, tiles = p.groups * p.kh * npanels;  // (group, kernel row, column panel)
-  const i64 psize = checked_mul(p.groups * p.kh * mpad, npad);         // one partial gradient
+  const i64 npanels = npad / u.nr, tiles = p.groups * nrow * npanels;  // (group, kernel row, column panel)
+  const i64 psize = checked_mul(p.groups * nrow * mpad, npad);         // one partial gradient
   const i64 pbytes = checked_mul(psize, static_cast<i64>(sizeof(T)));
   const i64 nchunks = std::clamp(kPartialBytes / pbytes, i64{1}, min64(p.n, kWeightChunks));
   const int threads = num_threads();
@@ -1086,7 +1109,7 @@ void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p
   auto chunk = [&](T* dst, i64 n0, i64 n1, i64 t0, i64 t1, T* ws) {
     T* xt = ws;
     for (i64 n = n0; n < n1; ++n)
-      for (i64 g = t0 / (p.kh * npanels); g <= (t1 - 1) / (p.kh * npanels); ++g)
+      for (i64 g = t0 / (nrow * npanels); g <= (t1 - 1) / (nrow * npanels); ++g)
         for (i64 bi = 0; bi < nbands; ++bi) {
           const i64 r0 = bi * rows;
           const ShiftBand b = make_shift_band(std::min(p.oh, r0 + rows) - r0, rt.max_di, p.ow, u.nr);
@@ -1095,13 +1118,13 @@ void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p
           // A is dout itself: the band's q = i*ow + j are contiguous in each channel (row stride opix)
           const T* da = dout + (n * p.f + g * fg) * p.opix() + r0 * p.ow;
           const T beta = n == n0 && bi == 0 ? T(0) : T(1);
-          const i64 lo = std::max(t0, g * p.kh * npanels), hi = std::min(t1, (g + 1) * p.kh * npanels);
+          const i64 lo = std::max(t0, g * nrow * npanels), hi = std::min(t1, (g + 1) * nrow * npanels);
           for (i64 tile = lo; tile < hi; ++tile) {
-            const i64 ki = (tile / npanels) % p.kh, c0 = (tile % npanels) * u.nr;
-            const T* bt = xt + (rt.slot[ki] * span + rt.di[ki] * b.wq) * kc + c0;
-            T* c = dst + ((g * p.kh + ki) * mpad) * npad + c0;
+            const i64 ki = (tile / npanels) % nrow, c0 = (tile % npanels) * u.nr;
+            const T* bt = rt.full ? xt + c0 : xt + (rt.slot[ki] * span + rt.di[ki] * b.wq) * kc + c0;
+            T* c = dst + ((g * nrow + ki) * mpad) * npad + c0;
             for (i64 r = 0; r < fg; r += u.mr)
-              u.fn(min64(u.mr, fg - r), u.nr, b.q, T(1), da + r * p.opix(), p.opix(), 1, bt, kc, beta,
+              u.fn(min64(u.mr, fg - r), u.nr, b.q, T(1), da + r * p.opix(), p.opix(), 1, bt, ncol, beta,
                    c + r * npad, npad, 1);
           }
         }
@@ -1123,12 +1146,14 @@ void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p
     });
   }
   // dw[g*fg + f, c, ki, kj] = sum over chunks, in order, of part[k][g][ki][f][kj*cg + c]
+  // (full: part[k][g][0][f][(ki*kw + kj)*cg + c])
   parallel_for(p.f, 4, threads, [&](i64 f0, i64 f1) {
     for (i64 gf = f0; gf < f1; ++gf) {
       const i64 g = gf / fg, fo = gf % fg;
       for (i64 c = 0; c < cg; ++c)
         for (i64 t = 0; t < khw; ++t) {
-          const i64 i = ((g * p.kh + t / p.kw) * mpad + fo) * npad + (t % p.kw) * cg + c;
+          const i64 i = rt.full ? (g * mpad + fo) * npad + t * cg + c
+                                : ((g * p.kh + t / p.kw) * mpad + fo) * npad + (t % p.kw) * cg + c;
           T s = part[i];
           for (i64 k = 1; k < nchunks; ++k) s += part[k * psize + i];
           dw[(gf * cg + c) * khw + t] = s;
@@ -1137,48 +1162,61 @@ void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p
   });
 }
 
-// dx (n, c, h, w) = data gradient + bias by GEMM and col2im (strided convs):
-// per (image, group), dcol (K, np) = w_g^T (K, fg) @ dout tile (fg, np), then
-// dx[n, g] += col2im(dcol), tile after tile.
+// dx (n, c, h, w) = data gradient + bias by micro-kernel and col2im (few
+// channels on either side): per (image, group) and column tile, dcol (K, np)
+// = w_g^T (K, fg) @ dout tile (fg, np) -- w^T packed once, dout read in
+// place -- then dx[n, g] += col2im(dcol), tile after tile.
 template <typename T>
 void bwd_data_col2im(T* dx, const T* dout, const T* w, const T* bias, const Conv2dParams& p) {
-  const i64 K = p.kdim(), P = p.opix(), fg = p.fg(), cg = p.cg(), HW = p.ipix();
+  const Micro<T> u = micro<T>();
+  const i64 K = p.kdim(), P = p.opix(), fg = p.fg(), cg = p.cg(), HW = p.ipix(), kpad = round_up(K, u.mr);
   const i64 pt = tile_cols<T>(K, P);
   const int threads = num_threads();
   const i64 units = p.n * p.groups;
+  T* wt = scratch<T>(checked_mul(p.groups * kpad, fg), 2);  // w_g^T (K, fg) in A panels
+  pack_row_panels(wt, p.groups, 1, K, fg, u, [&](i64 g, i64, i64 k, i64 f) { return w[(g * fg + f) * K + k]; });
   auto init_unit = [&](T* dxg, i64 g, i64 c0, i64 c1) {
     for (i64 c = c0; c < c1; ++c) std::fill(dxg + c * HW, dxg + (c + 1) * HW, bias ? bias[g * cg + c] : T(0));
   };
+  // columns [j0, j1) of dcol (kpad, np) for output pixels p0 .. p0 + np
+  auto dcol_cols = [&](T* dcol, i64 n, i64 g, i64 p0, i64 np, i64 j0, i64 j1) {
+    const T* d = dout + (n * p.f + g * fg) * P + p0;
+    for (i64 j = j0; j < j1; j += u.nr)
+      for (i64 r = 0; r < kpad; r += u.mr)
+        for (i64 pc = 0; pc < fg; pc += u.kc) {
+          const i64 kb = min64(u.kc, fg - pc);
+          u.fn(u.mr, min64(u.nr, j1 - j), kb, T(1), wt + g * kpad * fg + pc * kpad + r * kb, 1, u.mr,
+               d + pc * P + j, P, pc == 0 ? T(0) : T(1), dcol + r * np + j, np, 1);
+        }
+  };
+  const i64 dcol_size = round_up(checked_mul(kpad, pt), 16);
   if (balanced(units, threads)) {
-    const i64 col_each = round_up(checked_mul(K, pt), 16);
-    const i64 each = col_each + round_up(gemm_workspace<T>(K, pt, fg, 1), 16);
-    T* ws = scratch<T>(checked_mul(each, threads), 0);
+    T* ws = scratch<T>(checked_mul(dcol_size, threads), 0);
     parallel_for(units, 1, threads, [&](i64 u0, i64 u1) {
-      T* dcol = ws + omp_get_thread_num() * each;
+      T* dcol = ws + omp_get_thread_num() * dcol_size;
       for (i64 un = u0; un < u1; ++un) {
         const i64 n = un / p.groups, g = un % p.groups;
         T* dxg = dx + (n * p.c + g * cg) * HW;
         init_unit(dxg, g, 0, cg);
         for (i64 p0 = 0; p0 < P; p0 += pt) {
           const i64 np = min64(pt, P - p0);
-          gemm<T>(K, np, fg, T(1), {w + g * fg * K, 1, K}, {dout + (n * p.f + g * fg) * P + p0, P, 1}, T(0),
-                  {dcol, np, 1}, dcol + col_each, 1);
+          dcol_cols(dcol, n, g, p0, np, 0, np);
           col2im_tile(dxg, dcol, p, p0, np, 0, cg);
         }
       }
     });
     return;
   }
-  // Few units: one at a time, all threads in each GEMM, channels split in col2im.
-  T* dcol = scratch<T>(checked_mul(K, pt), 0);
+  // Few units: one at a time; threads split dcol's column panels, then col2im's channels.
+  T* dcol = scratch<T>(dcol_size, 0);
   for (i64 un = 0; un < units; ++un) {
     const i64 n = un / p.groups, g = un % p.groups;
     T* dxg = dx + (n * p.c + g * cg) * HW;
     parallel_for(cg, 1, threads, [&](i64 c0, i64 c1) { init_unit(dxg, g, c0, c1); });
     for (i64 p0 = 0; p0 < P; p0 += pt) {
       const i64 np = min64(pt, P - p0);
-      gemm<T>(K, np, fg, T(1), {w + g * fg * K, 1, K}, {dout + (n * p.f + g * fg) * P + p0, P, 1}, T(0),
-              {dcol, np, 1});
+      parallel_for(ceil_div(np, u.nr), 1, threads,
+                   [&](i64 q0, i64 q1) { dcol_cols(dcol, n, g, p0, np, q0 * u.nr, min64(np, q1 * u.nr)); });
       parallel_for(cg, 1, threads, [&](i64 c0, i64 c1) { col2im_tile(dxg, dcol, p, p0, np, c0, c1); });
     }
   }
