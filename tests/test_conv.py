@@ -33,6 +33,8 @@ CONV2D_CASES = [
     ((2, 3, 4, 5), (2, 3, 4, 5), {}, True),                                 # kernel = input: 1x1 output
     ((2, 3, 3, 4), (2, 3, 5, 5), dict(padding=1), True),                    # kernel = padded input
     ((0, 3, 5, 5), (2, 3, 3, 3), dict(padding=1), True),                    # empty batch
+    ((1, 2, 3, 70), (2, 2, 1, 66), dict(padding=(0, 1)), True),              # kernel > 64 wide: im2col path
+    ((2, 2, 19, 17), (3, 2, 2, 2), dict(stride=(9, 8)), True),               # stride product > 64: im2col
 ]
 
 # Big enough for the C++ GEMM paths: several B blocks and K blocks, uneven
