@@ -156,27 +156,25 @@ const T* im2col_row(T* __restrict row, const T* __restrict xg, const Conv2dParam
   return row;
 }
 
-// dx (cg, h, w) += col2im of dcol (kdim, np) for output pixels [p0, p0 + np),
-// channels [c0, c1): the transpose of im2col_row, rows added in order.
+// dxp (cg, h + 2 ph, w + 2 pw) += col2im of dcol (kdim, np) for output
+// pixels [p0, p0 + np), channels [c0, c1) -- the transpose of im2col, rows
+// added in order -- on a zero-padded dx, so no tap needs a bounds check.
 template <typename T>
-void col2im_tile(T* __restrict dx, const T* __restrict dcol, const Conv2dParams& p, i64 p0, i64 np,
-                 i64 c0, i64 c1) {
+void col2im_padded(T* __restrict dxp, const T* __restrict dcol, const Conv2dParams& p, i64 p0, i64 np, i64 c0,
+                   i64 c1) {
+  const i64 hp = p.h + 2 * p.ph, wp = p.w + 2 * p.pw;
   for (i64 cc = c0; cc < c1; ++cc)
     for (i64 ki = 0; ki < p.kh; ++ki)
       for (i64 kj = 0; kj < p.kw; ++kj) {
         const T* row = dcol + ((cc * p.kh + ki) * p.kw + kj) * np;
-        T* dc = dx + cc * p.ipix();
-        const TapRange t = tap_range(p, kj);
-        const i64 shift = kj * p.dw - p.pw;
+        T* dc = dxp + cc * hp * wp + kj * p.dw;
         for_row_pieces(p, p0, np, ki, [&](i64 q, i64 o, i64 len, i64 ih) {
-          if (ih < 0 || ih >= p.h) return;
-          const T* s = row + q;  // s[j - o] is output pixel (oh, j)
-          const i64 a = std::clamp(t.lo, o, o + len), b = std::clamp(t.hi, a, o + len);
-          T* dr = dc + ih * p.w;
+          T* dr = dc + (ih + p.ph) * wp + o * p.sw;  // ih + ph: the padded row, always inside
+          const T* s = row + q;
           if (p.sw == 1)
-            for (i64 j = a; j < b; ++j) dr[j + shift] += s[j - o];
+            for (i64 j = 0; j < len; ++j) dr[j] += s[j];
           else
-            for (i64 j = a; j < b; ++j) dr[j * p.sw + shift] += s[j - o];
+            for (i64 j = 0; j < len; ++j) dr[j * p.sw] += s[j];
         });
       }
 }
@@ -1165,19 +1163,18 @@ void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p
 // dx (n, c, h, w) = data gradient + bias by micro-kernel and col2im (few
 // channels on either side): per (image, group) and column tile, dcol (K, np)
 // = w_g^T (K, fg) @ dout tile (fg, np) -- w^T packed once, dout read in
-// place -- then dx[n, g] += col2im(dcol), tile after tile.
+// place -- then col2im into a zero-padded dx, tile after tile, and the
+// interior (+ bias) copied out.
 template <typename T>
 void bwd_data_col2im(T* dx, const T* dout, const T* w, const T* bias, const Conv2dParams& p) {
   const Micro<T> u = micro<T>();
   const i64 K = p.kdim(), P = p.opix(), fg = p.fg(), cg = p.cg(), HW = p.ipix(), kpad = round_up(K, u.mr);
+  const i64 hp = p.h + 2 * p.ph, wp = p.w + 2 * p.pw;
   const i64 pt = tile_cols<T>(K, P);
   const int threads = num_threads();
   const i64 units = p.n * p.groups;
   T* wt = scratch<T>(checked_mul(p.groups * kpad, fg), 2);  // w_g^T (K, fg) in A panels
   pack_row_panels(wt, p.groups, 1, K, fg, u, [&](i64 g, i64, i64 k, i64 f) { return w[(g * fg + f) * K + k]; });
-  auto init_unit = [&](T* dxg, i64 g, i64 c0, i64 c1) {
-    for (i64 c = c0; c < c1; ++c) std::fill(dxg + c * HW, dxg + (c + 1) * HW, bias ? bias[g * cg + c] : T(0));
-  };
   // columns [j0, j1) of dcol (kpad, np) for output pixels p0 .. p0 + np
   auto dcol_cols = [&](T* dcol, i64 n, i64 g, i64 p0, i64 np, i64 j0, i64 j1) {
     const T* d = dout + (n * p.f + g * fg) * P + p0;
@@ -1189,36 +1186,50 @@ void bwd_data_col2im(T* dx, const T* dout, const T* w, const T* bias, const Conv
                d + pc * P + j, P, pc == 0 ? T(0) : T(1), dcol + r * np + j, np, 1);
         }
   };
-  const i64 dcol_size = round_up(checked_mul(kpad, pt), 16);
+  // dx[n, g] channels [c0, c1) = the padded buffer's interior + bias
+  auto copy_out = [&](T* dxg, const T* dxp, i64 g, i64 c0, i64 c1) {
+    for (i64 c = c0; c < c1; ++c) {
+      const T bv = bias ? bias[g * cg + c] : T(0);
+      for (i64 i = 0; i < p.h; ++i) {
+        const T* src = dxp + (c * hp + i + p.ph) * wp + p.pw;
+        T* d = dxg + c * HW + i * p.w;
+        for (i64 j = 0; j < p.w; ++j) d[j] = src[j] + bv;
+      }
+    }
+  };
+  const i64 dcol_size = round_up(checked_mul(kpad, pt), 16), dxp_size = round_up(checked_mul(cg, hp * wp), 16);
   if (balanced(units, threads)) {
-    T* ws = scratch<T>(checked_mul(dcol_size, threads), 0);
+    const i64 each = dcol_size + dxp_size;
+    T* ws = scratch<T>(checked_mul(each, threads), 0);
     parallel_for(units, 1, threads, [&](i64 u0, i64 u1) {
-      T* dcol = ws + omp_get_thread_num() * dcol_size;
+      T* dcol = ws + omp_get_thread_num() * each;
+      T* dxp = dcol + dcol_size;
       for (i64 un = u0; un < u1; ++un) {
         const i64 n = un / p.groups, g = un % p.groups;
-        T* dxg = dx + (n * p.c + g * cg) * HW;
-        init_unit(dxg, g, 0, cg);
+        std::fill(dxp, dxp + cg * hp * wp, T(0));
         for (i64 p0 = 0; p0 < P; p0 += pt) {
           const i64 np = min64(pt, P - p0);
           dcol_cols(dcol, n, g, p0, np, 0, np);
-          col2im_tile(dxg, dcol, p, p0, np, 0, cg);
+          col2im_padded(dxp, dcol, p, p0, np, 0, cg);
         }
+        copy_out(dx + (n * p.c + g * cg) * HW, dxp, g, 0, cg);
       }
     });
     return;
   }
   // Few units: one at a time; threads split dcol's column panels, then col2im's channels.
-  T* dcol = scratch<T>(dcol_size, 0);
+  T* dcol = scratch<T>(dcol_size + dxp_size, 0);
+  T* dxp = dcol + dcol_size;
   for (i64 un = 0; un < units; ++un) {
     const i64 n = un / p.groups, g = un % p.groups;
-    T* dxg = dx + (n * p.c + g * cg) * HW;
-    parallel_for(cg, 1, threads, [&](i64 c0, i64 c1) { init_unit(dxg, g, c0, c1); });
+    parallel_for(cg, 1, threads, [&](i64 c0, i64 c1) { std::fill(dxp + c0 * hp * wp, dxp + c1 * hp * wp, T(0)); });
     for (i64 p0 = 0; p0 < P; p0 += pt) {
       const i64 np = min64(pt, P - p0);
       parallel_for(ceil_div(np, u.nr), 1, threads,
                    [&](i64 q0, i64 q1) { dcol_cols(dcol, n, g, p0, np, q0 * u.nr, min64(np, q1 * u.nr)); });
-      parallel_for(cg, 1, threads, [&](i64 c0, i64 c1) { col2im_tile(dxg, dcol, p, p0, np, c0, c1); });
+      parallel_for(cg, 1, threads, [&](i64 c0, i64 c1) { col2im_padded(dxp, dcol, p, p0, np, c0, c1); });
     }
+    parallel_for(cg, 1, threads, [&](i64 c0, i64 c1) { copy_out(dx + (n * p.c + g * cg) * HW, dxp, g, c0, c1); });
   }
 }
 
