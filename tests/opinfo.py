@@ -177,3 +177,11 @@ from opinfo_norm import OPTIM_OPS, register_norm  # noqa: E402
 
 register_norm(register, OpInfo, ErrorInput)
 EXEMPT = {op: "in-place optimiser step, checked by tests/test_optim.py" for op in OPTIM_OPS}
+
+
+# ---------------------------------------------------------------------------
+# conv, pool, resample families (entries in opinfo_conv.py)
+
+from opinfo_conv import register_conv  # noqa: E402
+
+register_conv(register, OpInfo, ErrorInput)

@@ -97,5 +97,8 @@ void bind_norm(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_dropout(py::module_& m);
 void bind_embed(py::module_& m);
+void bind_conv(py::module_& m);
+void bind_pool(py::module_& m);
+void bind_resample(py::module_& m);
 
 }  // namespace fastdl::bind

@@ -15,4 +15,7 @@ PYBIND11_MODULE(_cpu, m) {
   fastdl::bind::bind_optim(m);
   fastdl::bind::bind_dropout(m);
   fastdl::bind::bind_embed(m);
+  fastdl::bind::bind_conv(m);
+  fastdl::bind::bind_pool(m);
+  fastdl::bind::bind_resample(m);
 }

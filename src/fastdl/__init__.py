@@ -23,6 +23,8 @@ from .ops import act as _ops_act
 from .ops.act import *  # noqa: F403
 from .ops import attention as _ops_attention
 from .ops.attention import *  # noqa: F403
+from .ops import conv as _ops_conv
+from .ops.conv import *  # noqa: F403
 from .ops import dropout as _ops_dropout
 from .ops.dropout import *  # noqa: F403
 from .ops import embed as _ops_embed
@@ -33,16 +35,18 @@ from .ops import norm as _ops_norm
 from .ops.norm import *  # noqa: F403
 from .ops import optim as _ops_optim
 from .ops.optim import *  # noqa: F403
+from .ops import pool as _ops_pool
+from .ops.pool import *  # noqa: F403
+from .ops import resample as _ops_resample
+from .ops.resample import *  # noqa: F403
 from .ops import rnn as _ops_rnn
 from .ops.rnn import *  # noqa: F403
 from .ops import softmax as _ops_softmax
 from .ops.softmax import *  # noqa: F403
 
-_FAMILIES = (_ops_matmul, _ops_act, _ops_attention, _ops_dropout, _ops_embed, _ops_loss, _ops_norm, _ops_optim, _ops_rnn, _ops_softmax)
+_FAMILIES = (_ops_matmul, _ops_act, _ops_attention, _ops_conv, _ops_dropout, _ops_embed, _ops_loss, _ops_norm, _ops_optim, _ops_pool, _ops_resample, _ops_rnn, _ops_softmax)
 
 from . import init
-from ._dispatch import use_backend
-from .gradcheck import gradcheck
 
 try:
     __version__ = _version("fastdl")

@@ -69,6 +69,11 @@ _ROWS = (
     ("dropout",        CPU, F32_F64, ("cpu", "numba")),
     ("embedding",           CPU, F32_F64, ("cpu", "numba")),
     ("positional_encoding", CPU, F32_F64, ("cpu", "numba")),
+    ("conv2d",  CPU,   F32_F64,  ("cpu", "numba")),
+    ("conv_transpose2d", CPU, F32_F64, ("cpu", "numba")),
+    ("max_pool2d", CPU, F32_F64,  ("cpu", "numba")),
+    ("avg_pool2d", CPU, F32_F64,  ("cpu", "numba")),
+    ("upsample2d", CPU, F32_F64,  ("cpu", "numba")),
 )
 # fmt: on
 
