@@ -130,7 +130,7 @@ def check_op(op, inputs, params=None, *, backend, dtype, rng=None, gradcheck=Tru
 
     if gradcheck and dtype == np.float64:
         with fastdl.use_backend(backend):
-            report = fastdl.gradcheck(op, *xs, seed=int(rng.integers(2**31)), **params)
+            report = fastdl.gradcheck(op, *xs, check_seed=int(rng.integers(2**31)), **params)
         bad = {k: v for k, v in report.items() if not v <= GRADCHECK_TOL}
         assert not bad, f"{op} gradcheck ({backend}): {bad}"
     return out

@@ -158,3 +158,30 @@ register(OpInfo(
         ErrorInput((np.ones((2, 4, 8), F), np.ones((2, 5, 8)), np.ones((2, 5, 3), F)), {}, TypeError, "mixed float dtypes|float64"),
     ],
 ))
+
+
+# ---------------------------------------------------------------------------
+# act, softmax, loss families (entries in opinfo_pointwise.py)
+
+from opinfo_pointwise import register_pointwise  # noqa: E402
+
+register_pointwise(register, OpInfo, ErrorInput)
+
+
+# ---------------------------------------------------------------------------
+# norm, dropout, embed families (entries in opinfo_norm.py). The optimiser
+# steps update their inputs in place by contract and have no forward/backward
+# pair: tests/test_optim.py holds them to the same standards (EXEMPT).
+
+from opinfo_norm import OPTIM_OPS, register_norm  # noqa: E402
+
+register_norm(register, OpInfo, ErrorInput)
+EXEMPT = {op: "in-place optimiser step, checked by tests/test_optim.py" for op in OPTIM_OPS}
+
+
+# ---------------------------------------------------------------------------
+# conv, pool, resample families (entries in opinfo_conv.py)
+
+from opinfo_conv import register_conv  # noqa: E402
+
+register_conv(register, OpInfo, ErrorInput)

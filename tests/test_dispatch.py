@@ -18,10 +18,12 @@ ROOT = pathlib.Path(__file__).resolve().parent
 def test_every_table_row_has_tests_and_benchmarks():
     # Each op in the table needs a check_op test (which runs forward, backward,
     # reference comparison and gradcheck on every backend x dtype through the
-    # conftest parametrisation) and at least one benchmark case.
+    # conftest parametrisation) -- or, for in-place optimiser ops, a
+    # check_optimizer test (many steps against the reference and torch.optim) --
+    # and at least one benchmark case.
     tested = set()
     for path in ROOT.glob("test_*.py"):
-        tested |= set(re.findall(r'check_op\(\s*"(\w+)"', path.read_text()))
+        tested |= set(re.findall(r'(?:check_op|check_optimizer)\(\s*"(\w+)"', path.read_text()))
     benched = {c.op for c in benchmark.CASES}
     ops = {op for op, _, _ in _dispatch.TABLE}
     assert ops - tested == set(), f"ops without a check_op test: {ops - tested}"
@@ -35,7 +37,8 @@ def test_every_listed_backend_implements_its_rows():
         assert impls, (op, device, dtype)
         for name in impls:
             assert name in _dispatch.BACKENDS
-        for entry in (op, op + "_forward", op + "_backward"):
+        stateful = op in fd.ops.optim.__all__  # in-place steps: no forward/backward pair
+        for entry in (op,) if stateful else (op, op + "_forward", op + "_backward"):
             assert callable(getattr(fd, entry)), entry
 
 

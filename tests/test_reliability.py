@@ -18,14 +18,14 @@ import pytest
 
 import fastdl as fd
 from fastdl import _dispatch
-from opinfo import REGISTRY
+from opinfo import EXEMPT, REGISTRY
 
 OPS = sorted(REGISTRY)
 
 
 def test_registry_is_complete():
     table_ops = {op for op, _, _ in _dispatch.TABLE}
-    missing = table_ops - set(REGISTRY)
+    missing = table_ops - set(REGISTRY) - set(EXEMPT)
     assert not missing, f"ops in the dispatch table without a registry entry: {missing}"
     rng = np.random.default_rng(0)
     for name, info in REGISTRY.items():
@@ -151,7 +151,8 @@ def test_no_leaks(name):
     rng = np.random.default_rng(5)
     args, kwargs = REGISTRY[name].samples(rng)[1]
     args = _cast(args, np.float32)
-    refcounts = [sys.getrefcount(a) for a in args]
+    arrays = [a for a in args if isinstance(a, np.ndarray)]  # (None's count moves with everything)
+    refcounts = [sys.getrefcount(a) for a in arrays]
     errors = REGISTRY[name].errors()
 
     def once():
@@ -162,15 +163,22 @@ def test_no_leaks(name):
             except e.exc:
                 pass
 
-    for _ in range(20):  # warm up caches (dispatch, scratch buffers)
+    for _ in range(300):  # warm up caches (dispatch, scratch buffers, NumPy's own)
         once()
-    gc.collect()
+    # A leak grows memory in every window; caches filling up (slowly under
+    # PYTHONMALLOC=malloc, as in the sanitizer job) stop growing. Pass once one
+    # window of 300 calls grows less than 32 KiB (about 100 bytes per call).
     tracemalloc.start()
-    start = tracemalloc.take_snapshot()
-    for _ in range(300):
-        once()
-    gc.collect()
-    grown = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(start, "filename"))
+    growth = []
+    for _ in range(4):
+        gc.collect()
+        start = tracemalloc.take_snapshot()
+        for _ in range(300):
+            once()
+        gc.collect()
+        growth.append(sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(start, "filename")))
+        if growth[-1] < 32 * 1024:
+            break
     tracemalloc.stop()
-    assert grown < 64 * 1024, f"{name}: {grown} bytes more after 300 calls"
-    assert [sys.getrefcount(a) for a in args] == refcounts, f"{name}: input reference counts changed"
+    assert growth[-1] < 32 * 1024, f"{name}: memory grew by {growth} bytes in successive windows of 300 calls"
+    assert [sys.getrefcount(a) for a in arrays] == refcounts, f"{name}: input reference counts changed"

@@ -90,5 +90,15 @@ void bind_matmul(py::module_& m);
 void bind_rnn(py::module_& m);
 void bind_attention(py::module_& m);
 void bind_vmath(py::module_& m);
+void bind_act(py::module_& m);
+void bind_softmax(py::module_& m);
+void bind_loss(py::module_& m);
+void bind_norm(py::module_& m);
+void bind_optim(py::module_& m);
+void bind_dropout(py::module_& m);
+void bind_embed(py::module_& m);
+void bind_conv(py::module_& m);
+void bind_pool(py::module_& m);
+void bind_resample(py::module_& m);
 
 }  // namespace fastdl::bind

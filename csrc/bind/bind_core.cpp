@@ -4,6 +4,7 @@
 #include "../core/isa.h"
 #include "../core/parallel.h"
 #include "../core/peak.h"
+#include "../core/pool.h"
 #include "../core/scratch.h"
 #include "../cpu/gemm/gemm.h"
 #include "arrays.h"
@@ -60,6 +61,47 @@ void bind_core(py::module_& m) {
       },
       py::arg("dtype"), py::arg("seconds") = 0.05,
       "measured FMA throughput of one thread with the active ISA, GFLOP/s");
+
+  // pool_empty(shape, dtype): an uninitialised C-contiguous array whose memory
+  // comes from the block cache (core/pool.h) and returns to it when the array
+  // dies. For large outputs; fastdl._alloc decides when.
+  m.def(
+      "pool_empty",
+      [](const std::vector<i64>& shape, py::dtype dtype) {
+        i64 n = 1;
+        for (i64 s : shape) {
+          if (s < 0) throw py::value_error("negative dimension");
+          n = checked_mul(n, s);
+        }
+        const i64 bytes = checked_mul(n, static_cast<i64>(dtype.itemsize()));
+        struct Owned {
+          void* p;
+          std::size_t cls;
+        };
+        auto* owned = new Owned{nullptr, 0};
+        try {
+          owned->p = pool_alloc(static_cast<std::size_t>(bytes > 0 ? bytes : 1), &owned->cls);
+        } catch (...) {
+          delete owned;
+          throw;
+        }
+        py::capsule base(owned, [](void* q) {
+          auto* o = static_cast<Owned*>(q);
+          pool_free(o->p, o->cls);
+          delete o;
+        });
+        std::vector<py::ssize_t> dims(shape.begin(), shape.end());
+        return py::array(dtype, dims, {}, owned->p, base);
+      },
+      py::arg("shape"), py::arg("dtype"));
+  m.def("pool_set_limit", [](std::size_t bytes) { pool_set_limit(bytes); }, py::arg("bytes"));
+  m.def("pool_stats", [] {
+    const PoolStats s = pool_stats();
+    py::dict d;
+    d["cached_bytes"] = s.cached_bytes, d["cached_blocks"] = s.cached_blocks, d["limit"] = s.limit;
+    d["hits"] = s.hits, d["misses"] = s.misses;
+    return d;
+  });
 
   // Size-arithmetic hooks for tests (64-bit, overflow-checked).
   m.def("_numel", [](const std::vector<i64>& shape) {

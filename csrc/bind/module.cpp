@@ -8,4 +8,14 @@ PYBIND11_MODULE(_cpu, m) {
   fastdl::bind::bind_rnn(m);
   fastdl::bind::bind_attention(m);
   fastdl::bind::bind_vmath(m);
+  fastdl::bind::bind_act(m);
+  fastdl::bind::bind_softmax(m);
+  fastdl::bind::bind_loss(m);
+  fastdl::bind::bind_norm(m);
+  fastdl::bind::bind_optim(m);
+  fastdl::bind::bind_dropout(m);
+  fastdl::bind::bind_embed(m);
+  fastdl::bind::bind_conv(m);
+  fastdl::bind::bind_pool(m);
+  fastdl::bind::bind_resample(m);
 }

@@ -12,8 +12,8 @@
 //   T, reg, mask, W            lane type, register, comparison result, lane count
 //   set1(v)                    all lanes v
 //   load(p), store(p, r)       W lanes at p (unaligned)
-//   load_n(p, n, fill)         lanes 0..n-1 from p, the others `fill` (0 < n < W; never reads p[n..])
-//   store_n(p, r, n)           lanes 0..n-1 to p (never writes p[n..])
+//   load_n(p, n, fill)         lanes 0..n-1 from p, the others `fill` (0 < n <= W; never reads p[n..])
+//   store_n(p, r, n)           lanes 0..n-1 to p (0 < n <= W; never writes p[n..])
 //   fma(a, b, c)               a * b + c (one rounding where the ISA has FMA)
 //   max(a, b), min(a, b)       x86 semantics: b when either is NaN (so max(0, x) keeps a NaN x)
 //   abs(a), copysign(m, s)     |a|; |m| with the sign bit of s (-0 and NaN signs kept)
@@ -21,7 +21,8 @@
 //   mand mor mnot, any, count  mask logic; any lane set; number of lanes set
 //   select(m, a, b)            m ? a : b per lane
 //   round(a), floor(a)         to nearest even / down, as T
-//   pow2i(k)                   2^k for integer-valued k in the normal exponent range
+//   ldexp(r, n)                r * 2^n for integer-valued n, |n| <= 2 * max exponent + 25 (one
+//                              rounding: subnormal results and overflow to inf come out right)
 //   frexp(x, e)                x = m * 2^e, m in [1, 2), for finite x > 0 (subnormals too)
 //   reduce_add(r), reduce_max  across lanes, in a fixed order
 //   exp tanh sigmoid erf log log1p   elementwise math (VMath<V> in vmath_simd.h for SIMD V)
@@ -72,7 +73,7 @@ struct Scalar {
   static reg select(mask m, reg a, reg b) { return m ? a : b; }
   static reg round(reg a) { return std::nearbyint(a); }
   static reg floor(reg a) { return std::floor(a); }
-  static reg pow2i(reg k) { return std::ldexp(T(1), static_cast<int>(k)); }
+  static reg ldexp(reg r, reg n) { return std::ldexp(r, static_cast<int>(n)); }
   static reg frexp(reg x, reg& e) {
     int ei;
     const T m = std::frexp(x, &ei);  // [0.5, 1)
@@ -109,6 +110,28 @@ inline void map2(typename V::T* y, const typename V::T* a, const typename V::T* 
   i64 i = 0;
   for (; i + V::W <= n; i += V::W) V::store(y + i, f(V::load(a + i), V::load(b + i)));
   if (i < n) V::store_n(y + i, f(V::load_n(a + i, n - i, T(0)), V::load_n(b + i, n - i, T(0))), n - i);
+}
+
+// f(offset, width) over [0, n) in steps of V::W; the last step may be partial.
+template <class V, class F>
+inline void for_vectors(i64 n, const F& f) {
+  i64 j = 0;
+  for (; j + V::W <= n; j += V::W) f(j, i64{V::W});
+  if (j < n) f(j, n - j);
+}
+
+// Load / store the w lanes of one for_vectors step (full register or partial).
+template <class V>
+inline typename V::reg load_w(const typename V::T* p, i64 w, typename V::T fill) {
+  return w == V::W ? V::load(p) : V::load_n(p, w, fill);
+}
+
+template <class V>
+inline void store_w(typename V::T* p, typename V::reg v, i64 w) {
+  if (w == V::W)
+    V::store(p, v);
+  else
+    V::store_n(p, v, w);
 }
 
 }  // namespace

@@ -54,9 +54,13 @@ struct F32 {
   static reg select(mask m, reg a, reg b) { return _mm256_blendv_ps(b, a, m); }
   static reg round(reg a) { return _mm256_round_ps(a, kRound); }
   static reg floor(reg a) { return _mm256_round_ps(a, kFloor); }
-  static reg pow2i(reg k) {  // (k + 127) into the exponent field
+  static reg pow2i(reg k) {  // 2^k for integer k in [-126, 127]: (k + 127) into the exponent field
     const reg t = _mm256_add_ps(k, set1(8388608.0f + 127.0f));  // 2^23 + 127: k + 127 in the low bits
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(t), 23));
+  }
+  static reg ldexp(reg r, reg n) {  // two factors 2^h 2^(n-h), each a normal number
+    const reg h = floor(n * 0.5f);
+    return r * pow2i(h) * pow2i(n - h);
   }
   static reg frexp(reg x, reg& e) {
     const mask sub = lt(x, set1(1.17549435e-38f));  // subnormal: scale by 2^24 first
@@ -121,9 +125,13 @@ struct F64 {
   static reg select(mask m, reg a, reg b) { return _mm256_blendv_pd(b, a, m); }
   static reg round(reg a) { return _mm256_round_pd(a, kRound); }
   static reg floor(reg a) { return _mm256_round_pd(a, kFloor); }
-  static reg pow2i(reg k) {  // (k + 1023) into the exponent field
+  static reg pow2i(reg k) {  // 2^k for integer k in [-1022, 1023]: (k + 1023) into the exponent field
     const reg t = _mm256_add_pd(k, set1(4503599627370496.0 + 1023.0));  // 2^52 + 1023
     return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(t), 52));
+  }
+  static reg ldexp(reg r, reg n) {  // two factors 2^h 2^(n-h), each a normal number
+    const reg h = floor(n * 0.5);
+    return r * pow2i(h) * pow2i(n - h);
   }
   static reg frexp(reg x, reg& e) {
     const mask sub = lt(x, set1(2.2250738585072014e-308));  // subnormal: scale by 2^54 first

@@ -48,10 +48,7 @@ struct F32 {
   static reg select(mask m, reg a, reg b) { return _mm512_mask_blend_ps(m, b, a); }
   static reg round(reg a) { return _mm512_roundscale_ps(a, kRound); }
   static reg floor(reg a) { return _mm512_roundscale_ps(a, kFloor); }
-  static reg pow2i(reg k) {  // (k + 127) into the exponent field
-    const reg t = _mm512_add_ps(k, set1(8388608.0f + 127.0f));  // 2^23 + 127: k + 127 in the low bits
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(t), 23));
-  }
+  static reg ldexp(reg r, reg n) { return _mm512_scalef_ps(r, n); }
   static reg frexp(reg x, reg& e) {
     e = _mm512_getexp_ps(x);
     return _mm512_getmant_ps(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero);
@@ -94,10 +91,7 @@ struct F64 {
   static reg select(mask m, reg a, reg b) { return _mm512_mask_blend_pd(m, b, a); }
   static reg round(reg a) { return _mm512_roundscale_pd(a, kRound); }
   static reg floor(reg a) { return _mm512_roundscale_pd(a, kFloor); }
-  static reg pow2i(reg k) {  // (k + 1023) into the exponent field
-    const reg t = _mm512_add_pd(k, set1(4503599627370496.0 + 1023.0));  // 2^52 + 1023
-    return _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_castpd_si512(t), 52));
-  }
+  static reg ldexp(reg r, reg n) { return _mm512_scalef_pd(r, n); }
   static reg frexp(reg x, reg& e) {
     e = _mm512_getexp_pd(x);
     return _mm512_getmant_pd(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero);

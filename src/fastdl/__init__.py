@@ -14,16 +14,40 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
 from . import _dispatch
+from ._alloc import memory_pool_info, set_memory_pool_limit
 from ._dispatch import use_backend
 from .gradcheck import gradcheck
 from .ops import matmul as _ops_matmul
-from .ops.matmul import *  # noqa: F403  (each ops module lists its public names in __all__)
-from .ops import rnn as _ops_rnn
-from .ops.rnn import *  # noqa: F403
+from .ops.matmul import *  # noqa: F403
+from .ops import act as _ops_act
+from .ops.act import *  # noqa: F403
 from .ops import attention as _ops_attention
 from .ops.attention import *  # noqa: F403
+from .ops import conv as _ops_conv
+from .ops.conv import *  # noqa: F403
+from .ops import dropout as _ops_dropout
+from .ops.dropout import *  # noqa: F403
+from .ops import embed as _ops_embed
+from .ops.embed import *  # noqa: F403
+from .ops import loss as _ops_loss
+from .ops.loss import *  # noqa: F403
+from .ops import norm as _ops_norm
+from .ops.norm import *  # noqa: F403
+from .ops import optim as _ops_optim
+from .ops.optim import *  # noqa: F403
+from .ops import pool as _ops_pool
+from .ops.pool import *  # noqa: F403
+from .ops import resample as _ops_resample
+from .ops.resample import *  # noqa: F403
+from .ops import rnn as _ops_rnn
+from .ops.rnn import *  # noqa: F403
+from .ops import softmax as _ops_softmax
+from .ops.softmax import *  # noqa: F403
 
-_FAMILIES = (_ops_matmul, _ops_rnn, _ops_attention)
+_FAMILIES = (_ops_matmul, _ops_act, _ops_attention, _ops_conv, _ops_dropout, _ops_embed, _ops_loss, _ops_norm, _ops_optim, _ops_pool, _ops_resample, _ops_rnn, _ops_softmax)
+
+
+from . import init
 
 try:
     __version__ = _version("fastdl")
@@ -83,6 +107,8 @@ __all__ = [
     "backend_info",
     "get_num_threads",
     "gradcheck",
+    "memory_pool_info",
+    "set_memory_pool_limit",
     "set_num_threads",
     "use_backend",
     *(name for family in _FAMILIES for name in family.__all__),

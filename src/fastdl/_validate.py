@@ -79,3 +79,24 @@ def grad_output(name: str, dout, shape: tuple, dtype):
     if dout.dtype != dtype:
         raise TypeError(f"{name}: expected dtype {dtype} (the forward output), got {dout.dtype}")
     return dout
+
+
+def out_array(out, shape, dtype, *inputs):
+    """A caller's `out=` buffer: a writeable C-contiguous NumPy array of `shape`
+    and `dtype` that either is one of `inputs` exactly (in place) or does not
+    overlap any of them."""
+    if type(out) is not np.ndarray:
+        raise TypeError(f"out: expected a NumPy array, got {_kind(out)}")
+    if out.shape != tuple(shape):
+        raise ValueError(f"out: expected shape {tuple(shape)}, got {out.shape}")
+    if out.dtype != dtype:
+        raise TypeError(f"out: expected dtype {np.dtype(dtype)}, got {out.dtype}")
+    if not (out.flags.c_contiguous and out.flags.writeable):
+        raise ValueError("out: must be a writeable C-contiguous array")
+    for x in inputs:
+        if (type(x) is np.ndarray and np.may_share_memory(out, x)
+                and not (x.shape == out.shape and x.strides == out.strides
+                         and x.__array_interface__["data"][0] == out.__array_interface__["data"][0])
+                and np.shares_memory(out, x)):
+            raise ValueError("out: overlaps an input without being the same array (in place needs out=x)")
+    return out

@@ -2,11 +2,11 @@
 
 ``gradcheck("affine", x, w, b)`` runs ``fd.affine_forward`` and
 ``fd.affine_backward`` on the given inputs and compares every analytic
-gradient with ``(f(x + eps) - f(x - eps)) / (2 eps)`` of the scalar
+gradient with ``(f(x + step) - f(x - step)) / (2 step)`` of the scalar
 ``sum(out * dout)`` for a random ``dout``. It reports, per input, the max
 absolute difference divided by the largest gradient magnitude (so entries
 that are zero in both do not blow up the ratio). With float64 inputs and
-eps = 1e-6 a correct backward gives about 1e-9 or less.
+step = 1e-6 a correct backward gives about 1e-9 or less.
 """
 
 from __future__ import annotations
@@ -32,13 +32,16 @@ def _random_dout(out, rng):
     return rng.standard_normal(np.shape(out)).astype(np.asarray(out).dtype)
 
 
-def gradcheck(op, *inputs, eps: float = 1e-6, max_checks: int = 64, seed: int | None = None, **params):
+def gradcheck(op, *inputs, step: float = 1e-6, max_checks: int = 64, check_seed: int | None = None, **params):
     """Max relative error of each analytic gradient of `op` (a name or a
     (forward, backward) pair) against central differences.
 
-    Returns a dict {input name: error}; inputs whose gradient is None (integer
-    labels, absent optional inputs) are left out. At most `max_checks`
-    randomly chosen elements of each input are perturbed.
+    `params` go to the op (so an op's own `eps` or `seed` pass through);
+    `step` is the finite-difference step, `check_seed` seeds the random dout
+    and the choice of perturbed elements. Returns a dict {input name: error};
+    inputs whose gradient is None (integer labels, absent optional inputs)
+    are left out. At most `max_checks` randomly chosen elements of each
+    input are perturbed.
     """
     import fastdl
 
@@ -48,7 +51,7 @@ def gradcheck(op, *inputs, eps: float = 1e-6, max_checks: int = 64, seed: int | 
     else:
         forward, backward = op
         names = [f"input{i}" for i in range(len(inputs))]
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed)
     inputs = [np.array(x, copy=True, order="C") if isinstance(x, np.ndarray) else x for x in inputs]
 
     out, cache = forward(*inputs, **params)
@@ -67,12 +70,12 @@ def gradcheck(op, *inputs, eps: float = 1e-6, max_checks: int = 64, seed: int | 
         num = np.empty(len(picks))
         for j, idx in enumerate(picks):
             orig = flat[idx]
-            flat[idx] = orig + eps
+            flat[idx] = orig + step
             f_plus = _objective(forward(*inputs, **params)[0], dout)
-            flat[idx] = orig - eps
+            flat[idx] = orig - step
             f_minus = _objective(forward(*inputs, **params)[0], dout)
             flat[idx] = orig
-            num[j] = (f_plus - f_minus) / (2 * eps)
+            num[j] = (f_plus - f_minus) / (2 * step)
         ana = g[picks]
         scale = max(np.max(np.abs(num), initial=0.0), np.max(np.abs(ana), initial=0.0), 1e-12)
         report[names[i] if i < len(names) else f"input{i}"] = float(np.max(np.abs(num - ana), initial=0.0) / scale)

@@ -53,9 +53,9 @@ def _rand(shape, dtype, seed=0):
 
 def _all_cases():
     # One module per op family, each with a CASES list.
-    from . import cases_attention, cases_matmul, cases_rnn
+    from . import cases_act, cases_attention, cases_conv, cases_dropout, cases_embed, cases_loss, cases_matmul, cases_norm, cases_optim, cases_pool, cases_resample, cases_rnn, cases_softmax
 
-    return [*cases_matmul.CASES, *cases_rnn.CASES, *cases_attention.CASES]
+    return [*cases_matmul.CASES, *cases_act.CASES, *cases_attention.CASES, *cases_conv.CASES, *cases_dropout.CASES, *cases_embed.CASES, *cases_loss.CASES, *cases_norm.CASES, *cases_optim.CASES, *cases_pool.CASES, *cases_resample.CASES, *cases_rnn.CASES, *cases_softmax.CASES]
 
 
 # ---------------------------------------------------------------------------

@@ -8,6 +8,16 @@ depend on the thread count. Importing raises ImportError when Numba is not
 installed, which the dispatcher reads as "backend unavailable".
 """
 
+from .act import *  # noqa: F403
 from .attention import *  # noqa: F403
+from .conv import *  # noqa: F403
+from .dropout import *  # noqa: F403
+from .embed import *  # noqa: F403
+from .loss import *  # noqa: F403
 from .matmul import *  # noqa: F403
+from .norm import *  # noqa: F403
+from .optim import *  # noqa: F403
+from .pool import *  # noqa: F403
+from .resample import *  # noqa: F403
 from .rnn import *  # noqa: F403
+from .softmax import *  # noqa: F403

@@ -1,0 +1,413 @@
+// The norm kernel bodies (contract: norm.h), written once and compiled once
+// per ISA: norm.cpp (generic), norm_avx2.cpp and norm_avx512.cpp include this
+// file inside their own anonymous namespace (Note [ISA files] in core/isa.h)
+// after defining kLaneBytes, the size of the interleaved partial sums: four
+// vector registers (64 bytes for SSE2, 128 for AVX2, 256 for AVX-512), so that
+// four independent add chains hide the add latency. The compiler vectorises
+// the lane loops with the file's flags; no intrinsics.
+//
+// Sums: Summer keeps kLaneBytes / sizeof(T) partial sums in T and, every kFlush elements,
+// folds them pairwise into one value that joins a double total, so float32
+// statistics of long rows keep double-like accuracy. The order of every sum
+// depends only on the shape and the lane count: results are bit-identical for any
+// thread count, and differ between ISAs only by rounding.
+//
+// Row norms: threads split rows in the forward pass. The backward pass also
+// reduces across rows (dgamma, dbeta): rows are grouped into at most kBlocks
+// blocks of a size fixed by the shape, each block writes its own partial
+// sums, and the partials are added in block order (sum_rows).
+// batch_norm: threads split channels (blocks of kChannelBlock channels for
+// (N, D) inputs, where each channel sums its column in row order in double).
+
+constexpr i64 kFlush = 1024;         // elements per T partial before it joins the double total
+constexpr i64 kGrain = 1 << 15;      // elements a thread should at least get
+constexpr i64 kBlocks = 64;          // row blocks of the row-norm backward reduction
+constexpr i64 kChannelBlock = 2048;  // most channels per task in batch_norm on (N, D) inputs
+
+// K running sums of f over calls to add(); see the file comment for the order.
+template <typename T, int K>
+class Summer {
+  static constexpr int kLanes = kLaneBytes / int(sizeof(T));
+
+ public:
+  // f(i, v) sets v[0..K) for element i of [0, n).
+  template <typename F>
+  void add(i64 n, const F& f) {
+    i64 i = 0;
+    while (i < n) {
+      const i64 len = std::min(n - i, kFlush - pending_), end = i + len;
+      i64 j = i;
+      for (; j + kLanes <= end; j += kLanes)
+        for (int l = 0; l < kLanes; ++l) {
+          T v[K];
+          f(j + l, v);
+          for (int k = 0; k < K; ++k) lane_[k][l] += v[k];
+        }
+      for (int l = 0; j < end; ++j, ++l) {
+        T v[K];
+        f(j, v);
+        for (int k = 0; k < K; ++k) lane_[k][l] += v[k];
+      }
+      pending_ += len;
+      if (pending_ == kFlush) flush();
+      i = end;
+    }
+  }
+
+  double total(int k) {
+    if (pending_) flush();
+    return total_[k];
+  }
+
+ private:
+  void flush() {
+    for (int k = 0; k < K; ++k) {
+      for (int w = kLanes / 2; w > 0; w /= 2)
+        for (int l = 0; l < w; ++l) lane_[k][l] += lane_[k][l + w];
+      total_[k] += double(lane_[k][0]);
+      for (int l = 0; l < kLanes; ++l) lane_[k][l] = T(0);
+    }
+    pending_ = 0;
+  }
+
+  alignas(64) T lane_[K][kLanes] = {};
+  double total_[K] = {};
+  i64 pending_ = 0;
+};
+
+// Rows per task so that a task holds at least kGrain elements.
+inline i64 grain_for(i64 size) { return std::max<i64>(1, kGrain / std::max<i64>(size, 1)); }
+
+// mean and 1 / sqrt(var + eps) of x (n,), two passes (the second reads cache).
+template <typename T>
+void row_stats(T* mean, T* rstd, const T* x, i64 n, double eps) {
+  Summer<T, 1> sum;
+  sum.add(n, [&](i64 i, T* v) { v[0] = x[i]; });
+  const T m = T(sum.total(0) / double(n));
+  Summer<T, 1> dev;
+  dev.add(n, [&](i64 i, T* v) {
+    const T d = x[i] - m;
+    v[0] = d * d;
+  });
+  *mean = m;
+  *rstd = T(1 / std::sqrt(dev.total(0) / double(n) + eps));
+}
+
+// y (L,) = (x - m) * rs * gamma + beta for one row of cg channels of s elements.
+template <typename T>
+void normalize_row(T* __restrict y, const T* __restrict x, T m, T rs, const T* __restrict gamma,
+                   const T* __restrict beta, i64 cg, i64 s) {
+  if (s == 1) {  // gamma per element (layer_norm)
+    if (gamma && beta)
+      for (i64 i = 0; i < cg; ++i) y[i] = (x[i] - m) * rs * gamma[i] + beta[i];
+    else
+      for (i64 i = 0; i < cg; ++i) {
+        T v = (x[i] - m) * rs;
+        if (gamma) v *= gamma[i];
+        if (beta) v += beta[i];
+        y[i] = v;
+      }
+    return;
+  }
+  for (i64 c = 0; c < cg; ++c) {
+    const T a = gamma ? rs * gamma[c] : rs, b = beta ? beta[c] : T(0);
+    const T* xc = x + c * s;
+    T* yc = y + c * s;
+    for (i64 j = 0; j < s; ++j) yc[j] = (xc[j] - m) * a + b;
+  }
+}
+
+template <typename T>
+void row_norm_fwd_impl(T* y, T* mean, T* rstd, const T* x, const T* gamma, const T* beta,
+                       const RowNormParams& p) {
+  const i64 L = p.cg * p.s;
+  parallel_for(p.rows, grain_for(L), [&](i64 r0, i64 r1) {
+    for (i64 r = r0; r < r1; ++r) {
+      row_stats(mean + r, rstd + r, x + r * L, L, p.eps);
+      const i64 ch0 = (r % p.groups) * p.cg;
+      normalize_row(y + r * L, x + r * L, mean[r], rstd[r], gamma ? gamma + ch0 : nullptr,
+                    beta ? beta + ch0 : nullptr, p.cg, p.s);
+    }
+  });
+}
+
+// Backward of one row with gamma per element (s == 1): returns
+// s = (sum(dy * g), sum(dy * g * xhat)) and adds dy * xhat to pg, dy to pb.
+template <typename T, bool HAS_GAMMA>
+void element_row_sums(double* s, T* __restrict pg, T* __restrict pb, const T* __restrict dy,
+                      const T* __restrict x, const T* __restrict g, T m, T rs, i64 n) {
+  Summer<T, 2> sum;
+  sum.add(n, [&](i64 i, T* v) {
+    const T xh = (x[i] - m) * rs, d = dy[i], dg = HAS_GAMMA ? d * g[i] : d;
+    pg[i] += d * xh;
+    pb[i] += d;
+    v[0] = dg, v[1] = dg * xh;
+  });
+  s[0] = sum.total(0), s[1] = sum.total(1);
+}
+
+// dx (n,) = rs * (dy * g - c1 - xhat * c2) with gamma per element (g null: 1).
+template <typename T>
+void element_row_dx(T* __restrict dx, const T* __restrict dy, const T* __restrict x,
+                    const T* __restrict g, T m, T rs, T c1, T c2, i64 n) {
+  if (g)
+    for (i64 i = 0; i < n; ++i) dx[i] = rs * (dy[i] * g[i] - c1 - ((x[i] - m) * rs) * c2);
+  else
+    for (i64 i = 0; i < n; ++i) dx[i] = rs * (dy[i] - c1 - ((x[i] - m) * rs) * c2);
+}
+
+// (sum(dy), sum(dy * xhat)) over n contiguous elements, added to `sum`.
+template <typename T>
+void channel_sums(Summer<T, 2>& sum, const T* __restrict dy, const T* __restrict x, T m, T rs,
+                  i64 n) {
+  sum.add(n, [&](i64 j, T* v) { v[0] = dy[j], v[1] = dy[j] * ((x[j] - m) * rs); });
+}
+
+// dx (n,) = a * dy - rs * (c1 + xhat * c2) over n contiguous elements.
+template <typename T>
+void channel_dx(T* __restrict dx, const T* __restrict dy, const T* __restrict x, T m, T rs, T a,
+                T c1, T c2, i64 n) {
+  for (i64 j = 0; j < n; ++j) dx[j] = rs * (a * dy[j] - c1 - ((x[j] - m) * rs) * c2);
+}
+
+template <typename T>
+void row_norm_bwd_impl(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* mean,
+                       const T* rstd, const T* gamma, const RowNormParams& p) {
+  const i64 L = p.cg * p.s, C = p.groups * p.cg;
+  const i64 rows_per_block = std::max<i64>(1, ceil_div(p.rows, kBlocks));
+  const i64 blocks = ceil_div(p.rows, rows_per_block);
+  // partial sums of block b: dgamma at ws[b * 2C], dbeta at ws[b * 2C + C]; the
+  // element (layer_norm) path always writes them, it is cheaper than a branch.
+  const bool partials = dgamma || dbeta || p.s == 1;
+  T* ws = partials ? scratch<T>(checked_mul(std::max<i64>(blocks, 1), 2 * C), 0) : nullptr;
+
+  parallel_for(blocks, grain_for(rows_per_block * L), [&](i64 b0, i64 b1) {
+    for (i64 b = b0; b < b1; ++b) {
+      T* pg = partials ? ws + b * 2 * C : nullptr;
+      T* pb = partials ? pg + C : nullptr;
+      if (partials) std::fill(pg, pg + 2 * C, T(0));
+      const i64 r1 = std::min(p.rows, (b + 1) * rows_per_block);
+      for (i64 r = b * rows_per_block; r < r1; ++r) {
+        const T *xr = x + r * L, *dyr = dy + r * L;
+        const T m = mean[r], rs = rstd[r];
+        const i64 ch0 = (r % p.groups) * p.cg;
+        const T* g = gamma ? gamma + ch0 : nullptr;
+        double s[2] = {0, 0};  // sum(dy * gamma), sum(dy * gamma * xhat) over the row
+        if (p.s == 1) {
+          if (g)
+            element_row_sums<T, true>(s, pg + ch0, pb + ch0, dyr, xr, g, m, rs, L);
+          else
+            element_row_sums<T, false>(s, pg + ch0, pb + ch0, dyr, xr, g, m, rs, L);
+        } else {
+          for (i64 c = 0; c < p.cg; ++c) {
+            Summer<T, 2> sum;
+            channel_sums(sum, dyr + c * p.s, xr + c * p.s, m, rs, p.s);
+            const double sdy = sum.total(0), sdyx = sum.total(1), gc = g ? double(g[c]) : 1.0;
+            s[0] += gc * sdy, s[1] += gc * sdyx;
+            if (partials) pg[ch0 + c] += T(sdyx), pb[ch0 + c] += T(sdy);
+          }
+        }
+        const T c1 = T(s[0] / double(L)), c2 = T(s[1] / double(L));
+        if (p.s == 1) {
+          element_row_dx(dx + r * L, dyr, xr, g, m, rs, c1, c2, L);
+        } else {
+          for (i64 c = 0; c < p.cg; ++c)
+            channel_dx(dx + r * L + c * p.s, dyr + c * p.s, xr + c * p.s, m, rs, g ? g[c] : T(1),
+                       c1, c2, p.s);
+        }
+      }
+    }
+  });
+  if (dgamma) sum_rows(dgamma, ws, blocks, C, 2 * C);
+  if (dbeta) sum_rows(dbeta, ws + C, blocks, C, 2 * C);
+}
+
+// Batch statistics -> mean, rstd of channel j, and the running-stat update.
+template <typename T>
+void bn_finish(T* mean, T* rstd, T* running_mean, T* running_var, i64 j, T m, double var,
+               const BatchNormParams& p) {
+  const i64 count = p.n * p.s;
+  mean[j] = m;
+  rstd[j] = T(1 / std::sqrt(var + p.eps));
+  if (running_mean && count > 0) {
+    const double mom = p.momentum;
+    running_mean[j] = T((1 - mom) * double(running_mean[j]) + mom * double(m));
+    running_var[j] =
+        T((1 - mom) * double(running_var[j]) + mom * var * double(count) / double(count - 1));
+  }
+}
+
+// Channels per task of batch_norm on (N, D) inputs: wide rows stream best, so
+// the channels are split evenly over the threads (at most kChannelBlock per
+// task, whose accumulators stay in L1). Each channel still sums its column in
+// row order, so the split does not change any result.
+inline i64 bn_block_width(i64 n, i64 C) {
+  const i64 tasks = std::max<i64>(1, std::min<i64>(num_threads(), ceil_div(n * C, kGrain)));
+  return std::max<i64>(1, std::min(kChannelBlock, round_up(ceil_div(C, tasks), 16)));
+}
+
+// s1, s2 (w,) = sums over the n rows of d = x[i, k] - shift[k] and d^2, for the
+// w channels at x (row stride C): in double, per chunk of kRowChunk rows, the
+// chunks added in order (a two-level sum: its error grows like sqrt of the
+// chunk and chunk counts, not of n).
+template <typename T>
+void bn_shifted_sums(double* s1, double* s2, const T* x, const double* shift, i64 n, i64 C, i64 w) {
+  constexpr i64 kRowChunk = 256;
+  double c1[kChannelBlock], c2[kChannelBlock];
+  for (i64 k = 0; k < w; ++k) s1[k] = 0, s2[k] = 0;
+  for (i64 i0 = 0; i0 < n; i0 += kRowChunk) {
+    for (i64 k = 0; k < w; ++k) c1[k] = 0, c2[k] = 0;
+    for (i64 i = i0; i < std::min(n, i0 + kRowChunk); ++i) {
+      const T* __restrict xi = x + i * C;
+      for (i64 k = 0; k < w; ++k) {
+        const double d = double(xi[k]) - shift[k];
+        c1[k] += d, c2[k] += d * d;
+      }
+    }
+    for (i64 k = 0; k < w; ++k) s1[k] += c1[k], s2[k] += c2[k];
+  }
+}
+
+// y (n,) = (x - m) * a + b over n contiguous elements.
+template <typename T>
+void scale_shift(T* __restrict y, const T* __restrict x, T m, T a, T b, i64 n) {
+  for (i64 k = 0; k < n; ++k) y[k] = (x[k] - m) * a + b;
+}
+
+template <typename T>
+void batch_norm_fwd_impl(T* y, T* mean, T* rstd, T* running_mean, T* running_var, const T* x,
+                         const T* gamma, const T* beta, const BatchNormParams& p) {
+  const i64 n = p.n, C = p.c, S = p.s, count = n * S, cs = C * S;
+  if (S > 1) {  // (N, C, spatial): one channel per task, rows of S contiguous elements
+    parallel_for(C, grain_for(count), [&](i64 c0, i64 c1) {
+      for (i64 j = c0; j < c1; ++j) {
+        const T* xj = x + j * S;
+        if (p.training) {
+          Summer<T, 1> sum;
+          for (i64 i = 0; i < n; ++i) {
+            const T* xi = xj + i * cs;
+            sum.add(S, [&](i64 k, T* v) { v[0] = xi[k]; });
+          }
+          const T m = T(sum.total(0) / double(count));
+          Summer<T, 1> dev;
+          for (i64 i = 0; i < n; ++i) {
+            const T* xi = xj + i * cs;
+            dev.add(S, [&](i64 k, T* v) {
+              const T d = xi[k] - m;
+              v[0] = d * d;
+            });
+          }
+          bn_finish(mean, rstd, running_mean, running_var, j, m, dev.total(0) / double(count), p);
+        } else {
+          mean[j] = running_mean[j];
+          rstd[j] = T(1 / std::sqrt(double(running_var[j]) + p.eps));
+        }
+        const T a = gamma ? rstd[j] * gamma[j] : rstd[j], b = beta ? beta[j] : T(0);
+        for (i64 i = 0; i < n; ++i) scale_shift(y + i * cs + j * S, xj + i * cs, mean[j], a, b, S);
+      }
+    });
+    return;
+  }
+  // (N, D): blocks of channels, rows of the block read contiguously. The
+  // statistics take one pass of sums shifted by the first row (K = x[0, j]):
+  // sum(x - K) and sum((x - K)^2), each channel in row order, in double
+  // (bn_shifted_sums). K is a sample, so usually |mean - K| is of the order
+  // of the spread and var = E[(x - K)^2] - (mean - K)^2 loses nothing worth
+  // mentioning; when some channel's (mean - K)^2 exceeds 100 var (an
+  // outlying first row), the block sums again shifted by that mean: the
+  // corrected two-pass algorithm, accurate to rounding.
+  const i64 width = bn_block_width(n, C), nblocks = ceil_div(C, width);
+  parallel_for(nblocks, 1, [&](i64 b0, i64 b1) {
+    for (i64 b = b0; b < b1; ++b) {
+      const i64 j0 = b * width, w = std::min(width, C - j0);
+      if (p.training && n > 0) {
+        double shift[kChannelBlock], s1[kChannelBlock], s2[kChannelBlock];
+        for (i64 k = 0; k < w; ++k) shift[k] = double(x[j0 + k]);
+        bn_shifted_sums(s1, s2, x + j0, shift, n, C, w);
+        bool again = false;
+        for (i64 k = 0; k < w; ++k) {
+          const double dm = s1[k] / double(count);
+          again |= !(dm * dm <= 100 * (s2[k] / double(count) - dm * dm));
+        }
+        if (again) {  // corrected two-pass: shift by the mean estimate and sum again
+          for (i64 k = 0; k < w; ++k) shift[k] += s1[k] / double(count);
+          bn_shifted_sums(s1, s2, x + j0, shift, n, C, w);
+        }
+        for (i64 k = 0; k < w; ++k) {
+          const double dm = s1[k] / double(count);
+          bn_finish(mean, rstd, running_mean, running_var, j0 + k, T(shift[k] + dm),
+                    std::max(s2[k] / double(count) - dm * dm, 0.0), p);
+        }
+      } else if (p.training) {  // empty batch: NaN statistics, running stats untouched
+        for (i64 k = 0; k < w; ++k) bn_finish(mean, rstd, running_mean, running_var, j0 + k, T(NAN), double(NAN), p);
+      } else {
+        for (i64 k = 0; k < w; ++k) {
+          mean[j0 + k] = running_mean[j0 + k];
+          rstd[j0 + k] = T(1 / std::sqrt(double(running_var[j0 + k]) + p.eps));
+        }
+      }
+      T a[kChannelBlock], sh[kChannelBlock];
+      for (i64 k = 0; k < w; ++k) {
+        a[k] = gamma ? rstd[j0 + k] * gamma[j0 + k] : rstd[j0 + k];
+        sh[k] = beta ? beta[j0 + k] : T(0);
+      }
+      const T* m = mean + j0;
+      for (i64 i = 0; i < n; ++i)
+        for (i64 k = 0; k < w; ++k) y[i * C + j0 + k] = (x[i * C + j0 + k] - m[k]) * a[k] + sh[k];
+    }
+  });
+}
+
+template <typename T>
+void batch_norm_bwd_impl(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* mean,
+                         const T* rstd, const T* gamma, const BatchNormParams& p) {
+  const i64 n = p.n, C = p.c, S = p.s, count = n * S, cs = C * S;
+  // dx = gamma * rstd * (dy - [training] (sum(dy) + xhat * sum(dy * xhat)) / count)
+  if (S > 1) {
+    parallel_for(C, grain_for(count), [&](i64 c0, i64 c1) {
+      for (i64 j = c0; j < c1; ++j) {
+        const T m = mean[j], rs = rstd[j];
+        Summer<T, 2> sum;
+        for (i64 i = 0; i < n; ++i) channel_sums(sum, dy + i * cs + j * S, x + i * cs + j * S, m, rs, S);
+        const double sdy = sum.total(0), sdyx = sum.total(1);
+        if (dgamma) dgamma[j] = T(sdyx);
+        if (dbeta) dbeta[j] = T(sdy);
+        const T g = gamma ? gamma[j] : T(1);
+        const T c1 = p.training ? T(g * sdy / double(count)) : T(0);
+        const T c2 = p.training ? T(g * sdyx / double(count)) : T(0);
+        for (i64 i = 0; i < n; ++i) {
+          const i64 o = i * cs + j * S;
+          channel_dx(dx + o, dy + o, x + o, m, rs, g, c1, c2, S);
+        }
+      }
+    });
+    return;
+  }
+  const i64 width = bn_block_width(n, C), nblocks = ceil_div(C, width);
+  parallel_for(nblocks, 1, [&](i64 b0, i64 b1) {
+    for (i64 b = b0; b < b1; ++b) {
+      const i64 j0 = b * width, w = std::min(width, C - j0);
+      const T *m = mean + j0, *rs = rstd + j0;
+      double sdy[kChannelBlock] = {}, sdyx[kChannelBlock] = {};
+      for (i64 i = 0; i < n; ++i)
+        for (i64 k = 0; k < w; ++k) {
+          const T d = dy[i * C + j0 + k];
+          sdy[k] += double(d);
+          sdyx[k] += double(d * ((x[i * C + j0 + k] - m[k]) * rs[k]));
+        }
+      T a[kChannelBlock], c1[kChannelBlock], c2[kChannelBlock];
+      for (i64 k = 0; k < w; ++k) {
+        if (dgamma) dgamma[j0 + k] = T(sdyx[k]);
+        if (dbeta) dbeta[j0 + k] = T(sdy[k]);
+        a[k] = gamma ? gamma[j0 + k] * rs[k] : rs[k];
+        c1[k] = p.training ? T(sdy[k] / double(count)) : T(0);
+        c2[k] = p.training ? T(sdyx[k] / double(count)) : T(0);
+      }
+      for (i64 i = 0; i < n; ++i)
+        for (i64 k = 0; k < w; ++k) {
+          const i64 e = i * C + j0 + k;
+          dx[e] = a[k] * (dy[e] - c1[k] - ((x[e] - m[k]) * rs[k]) * c2[k]);
+        }
+    }
+  });
+}

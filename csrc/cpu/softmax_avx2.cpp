@@ -1,0 +1,8 @@
+// softmax kernels on AVX2 + FMA: softmax_simd.h on VMath<vec_avx2.h> registers.
+#include "softmax_simd.h"
+#include "vec_avx2.h"
+#include "vmath_simd.h"
+
+namespace fastdl::cpu::avx2 {
+FASTDL_SOFTMAX_DEFINE(VMath<F32>, VMath<F64>)
+}  // namespace fastdl::cpu::avx2
