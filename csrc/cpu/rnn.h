@@ -50,4 +50,40 @@ void lstm_bwd(T* dx, T* dh0, T* dc0, T* dwx, T* dwh, T* db, const T* dhs, const 
               const T* dcT, const T* x, const T* h0, const T* c0, const T* wx, const T* wh,
               const T* hs, const T* gates, const T* cs, const RnnParams& p);
 
+// Where the backward cells also write dpre, packed gate by gate as a GEMM B
+// operand (gemm.h's panel layout) for the weight gradients: gate q's units
+// from u0 (a multiple of nr) on at pk + q*gate, unit u0 + j at
+// + j / nr * ps + j % nr.
+struct Packed {
+  i64 nr;    // panel width
+  i64 ps;    // elements from one panel to the next (nr * rows)
+  i64 gate;  // elements from one gate's first panel to the next gate's
+};
+
+// The pointwise cells on one row of one step, hidden units [u0, u0 + nu),
+// pointers offset to unit u0 (rnn_simd.h has the formulas). One table per
+// ISA and dtype; rnn.cpp picks isa_active()'s once per call.
+template <typename T>
+struct RnnCells {
+  // h = tanh(pre + b) in place; b or null.
+  void (*tanh_fwd)(T* pre, const T* b, i64 nu);
+  // dpre = (dpre + dhs) * (1 - h^2), also to pk; dhs or null.
+  void (*tanh_bwd)(T* dpre, T* pk, const T* dhs, const T* h, i64 nu, const Packed& pd);
+  // pre (4H) -> activated gates in place, cn = f*cp + i*g, h = o*tanh(cn); b, cp or null.
+  void (*lstm_fwd)(T* pre, T* cn, T* h, const T* b, const T* cp, i64 H, i64 nu);
+  // dpre (4H), also to pk, and dc (in: from t+1, out: for t-1) from dh = dh_rec + dhs;
+  // dhs, cp or null.
+  void (*lstm_bwd)(T* dpre, T* pk, T* dc, const T* dh_rec, const T* dhs, const T* act, const T* c,
+                   const T* cp, i64 H, i64 nu, const Packed& pd);
+};
+
+namespace avx2 {
+template <typename T>
+RnnCells<T> rnn_cells();
+}
+namespace avx512 {
+template <typename T>
+RnnCells<T> rnn_cells();
+}
+
 }  // namespace fastdl::cpu

@@ -46,6 +46,7 @@ from .ops.softmax import *  # noqa: F403
 
 _FAMILIES = (_ops_matmul, _ops_act, _ops_attention, _ops_conv, _ops_dropout, _ops_embed, _ops_loss, _ops_norm, _ops_optim, _ops_pool, _ops_resample, _ops_rnn, _ops_softmax)
 
+
 from . import init
 
 try:

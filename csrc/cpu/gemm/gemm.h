@@ -128,6 +128,24 @@ void gemm_pack_b(i64 k, i64 n, Mat<const T> b, T* dst);
 template <typename T>
 void gemm_packed_b(i64 m, i64 n, i64 k, T alpha, Mat<const T> a, const T* bp, T beta, Mat<T> c);
 
+// B as the micro-kernel reads it: panels of nr columns with unit column
+// stride, panel q's row p at p + q*ps + p*rs. A packed B of k rows is
+// {bp, nr, nr*k} (a block of its rows p0.. is {bp + p0*nr, nr, nr*k}); a B
+// lying in memory with unit column stride is read in place as {b, rsb, nr}.
+template <typename T>
+struct Panels {
+  const T* p;
+  i64 rs, ps;
+};
+
+// C (m x n) = alpha * A (m x k) @ B + beta * C with B given as panels and A
+// read in place (any strides; fast as a column panel, rsa == 1, or as rows,
+// csa == 1): no packing, no workspace, one thread, for callers that split
+// the work and block K themselves (operands reused from cache, or used
+// once). gemm_packed_b is the packed case. beta == 0 never reads C.
+template <typename T>
+void gemm_panels(i64 m, i64 n, i64 k, T alpha, Mat<const T> a, Panels<T> b, T beta, Mat<T> c);
+
 // Micro-kernels (one per ISA and dtype).
 namespace generic {
 template <typename T>

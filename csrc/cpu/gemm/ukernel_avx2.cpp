@@ -20,6 +20,7 @@ struct F32 {
   static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
   static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
   static void store(float* p, reg v) { _mm256_storeu_ps(p, v); }
+  static void maskstore(float* p, mask m, reg v) { _mm256_maskstore_ps(p, m, v); }
   static mask mask_first(i64 n) {  // lanes [0, n) set
     const int c = n < 0 ? 0 : n > W ? W : static_cast<int>(n);
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -39,6 +40,7 @@ struct F64 {
   static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_pd(a, b, c); }
   static reg mul(reg a, reg b) { return _mm256_mul_pd(a, b); }
   static void store(double* p, reg v) { _mm256_storeu_pd(p, v); }
+  static void maskstore(double* p, mask m, reg v) { _mm256_maskstore_pd(p, m, v); }
   static mask mask_first(i64 n) {
     const long long c = n < 0 ? 0 : n > W ? W : n;
     return _mm256_cmpgt_epi64(_mm256_set1_epi64x(c), _mm256_setr_epi64x(0, 1, 2, 3));

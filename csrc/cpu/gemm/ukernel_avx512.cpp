@@ -21,6 +21,7 @@ struct F32 {
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
   static void store(float* p, reg v) { _mm512_storeu_ps(p, v); }
+  static void maskstore(float* p, mask m, reg v) { _mm512_mask_storeu_ps(p, m, v); }
   static mask mask_first(i64 n) {
     return n <= 0 ? mask(0) : n >= W ? mask(0xffff) : mask((1u << n) - 1);
   }
@@ -39,6 +40,7 @@ struct F64 {
   static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_pd(a, b, c); }
   static reg mul(reg a, reg b) { return _mm512_mul_pd(a, b); }
   static void store(double* p, reg v) { _mm512_storeu_pd(p, v); }
+  static void maskstore(double* p, mask m, reg v) { _mm512_mask_storeu_pd(p, m, v); }
   static mask mask_first(i64 n) {
     return n <= 0 ? mask(0) : n >= W ? mask(0xff) : mask((1u << n) - 1);
   }

@@ -4,7 +4,7 @@
 // anonymous namespace (see Note [ISA files] in core/isa.h): each ISA file gets
 // its own internal-linkage copy compiled with its own flags. R is a vector
 // traits type (reg, mask, W lanes; zero/load/maskload/bcast/fma/mul/set1/
-// store/mask) defined by the including file. Contract: gemm.h.
+// store/maskstore/mask) defined by the including file. Contract: gemm.h.
 //
 // A has any strides (element (i, p) at a[i*rsa + p*csa]); only rows < m are
 // read. Two layouts have fast loops: a column panel (rsa == 1, as packing
@@ -134,7 +134,26 @@ inline void ukernel(i64 m, i64 n, i64 k, typename R::T alpha, const typename R::
       }
     return;
   }
-  // Edge tile or strided C: write m x n elements.
+  // Edge tile with C rows of unit stride: the same arithmetic on m rows of
+  // whole or masked vectors.
+  if (csc == 1) {
+    const reg va = R::set1(alpha), vb = R::set1(beta);
+    for (i64 i = 0; i < m; ++i)
+      for (int v = 0; v < NV && v * W < n; ++v) {
+        T* ci = c + i * rsc + v * W;
+        reg r = R::load(&tile[i][v * W]);
+        if (alpha != T(1)) r = R::mul(va, r);
+        if (n == NR) {
+          if (beta != T(0)) r = R::fma(vb, R::load(ci), r);
+          R::store(ci, r);
+        } else {
+          if (beta != T(0)) r = R::fma(vb, R::maskload(ci, bm[v]), r);
+          R::maskstore(ci, bm[v], r);
+        }
+      }
+    return;
+  }
+  // Strided C: element by element.
   for (i64 i = 0; i < m; ++i)
     for (i64 j = 0; j < n; ++j) {
       T* cij = c + i * rsc + j * csc;
