@@ -77,17 +77,15 @@ Tiles<T> tiles() {
 template <typename T>
 constexpr T kInf = std::numeric_limits<T>::infinity();
 
-// C (m x n) = alpha A (m x k) @ B (k x n) + beta C, one micro-kernel call per
-// micro-tile. A (i, p) at a[i*rsa + p*csa]; B is column panels of nr: row p
-// of panel q at b[q*bps + p*rsb], unit column stride (row-major B: bps = nr;
-// packed panels: rsb = nr, bps = k*nr); C (i, j) at c[i*rsc + j].
+// C (m x n) = alpha A (m x k) @ B (k x n) + beta C through the engine's
+// gemm_panels (one micro-kernel call per micro-tile). A (i, p) at
+// a[i*rsa + p*csa]; B is column panels of nr: row p of panel q at
+// b[q*bps + p*rsb], unit column stride (row-major B: bps = nr; packed panels:
+// rsb = nr, bps = k*nr); C (i, j) at c[i*rsc + j].
 template <typename T>
-void tile_gemm(const GemmKernel<T>& g, i64 m, i64 n, i64 k, T alpha, const T* a, i64 rsa,
-               i64 csa, const T* b, i64 rsb, i64 bps, T beta, T* c, i64 rsc) {
-  for (i64 jr = 0, q = 0; jr < n; jr += g.nr, ++q)
-    for (i64 ir = 0; ir < m; ir += g.mr)
-      g.ukernel(std::min(g.mr, m - ir), std::min(g.nr, n - jr), k, alpha, a + ir * rsa, rsa, csa,
-                b + q * bps, rsb, beta, c + ir * rsc + jr, rsc, 1);
+void tile_gemm(i64 m, i64 n, i64 k, T alpha, const T* a, i64 rsa, i64 csa, const T* b, i64 rsb,
+               i64 bps, T beta, T* c, i64 rsc) {
+  gemm_panels<T>(m, n, k, alpha, Mat<const T>{a, rsa, csa}, Panels<T>{b, rsb, bps}, beta, Mat<T>{c, rsc, 1});
 }
 
 // dst: x (n x d, row-major) transposed into B panels of nr rows of x, npad
@@ -113,7 +111,7 @@ template <typename T>
 void score_tile(const Tiles<T>& t, T* st, const T* kj, const T* qp, const T* mask, i64 i0, i64 m,
                 i64 npad, i64 j0, i64 nc, const SdpaParams& p) {
   const i64 nr = t.g->nr;
-  tile_gemm(*t.g, nc, npad, p.d, T(p.scale), kj, p.d, 1, qp, nr, p.d * nr, T(0), st, npad);
+  tile_gemm(nc, npad, p.d, T(p.scale), kj, p.d, 1, qp, nr, p.d * nr, T(0), st, npad);
   if (mask) {
     for (i64 c = 0; c < nc; ++c) {
       const T* mc = mask + (j0 + c) * p.msc + i0 * p.msr;
@@ -202,7 +200,7 @@ void fwd_query_tile(const Tiles<T>& t, T* out, T* lse, const T* q, const T* k, c
         if (corr[r] != T(1))
           for (i64 e = 0; e < dv; ++e) o[r * dv + e] *= corr[r];
     // o (m x dv) (+)= st^T (m x nc) @ v_j (nc x dv)
-    tile_gemm(g, m, dv, nc, T(1), st, 1, npad, v + j0 * dv, dv, g.nr, j0 > 0 ? T(1) : T(0), o, dv);
+    tile_gemm(m, dv, nc, T(1), st, 1, npad, v + j0 * dv, dv, g.nr, j0 > 0 ? T(1) : T(0), o, dv);
   }
   for (i64 r = 0; r < m; ++r) {
     T* orow = o + r * dv;
@@ -275,9 +273,9 @@ void bwd_tile(const Tiles<T>& t, const Head<T>& h, i64 i0, i64 m, i64 j0, i64 nc
   }
   vexp(st, st, nc * npad);  // P^T
   if (kv)  // dv_j (nc x dv) += P^T (nc x m) @ dout_i (m x dv)
-    tile_gemm(g, nc, dv, m, T(1), st, npad, 1, h.dout + i0 * dv, dv, nr, T(1), h.dv + j0 * dv, dv);
+    tile_gemm(nc, dv, m, T(1), st, npad, 1, h.dout + i0 * dv, dv, nr, T(1), h.dv + j0 * dv, dv);
   // dpt (nc x npad) = v_j (nc x dv) @ dout_i^T (dv x npad)
-  tile_gemm(g, nc, npad, dv, T(1), h.v + j0 * dv, dv, 1, h.dop + i0 * dv, nr, dv * nr, T(0), dpt,
+  tile_gemm(nc, npad, dv, T(1), h.v + j0 * dv, dv, 1, h.dop + i0 * dv, nr, dv * nr, T(0), dpt,
             npad);
   for (i64 c = 0; c < nc; ++c) {
     const T* s = st + c * npad;
@@ -286,9 +284,9 @@ void bwd_tile(const Tiles<T>& t, const Head<T>& h, i64 i0, i64 m, i64 j0, i64 nc
   }
   const T scale = T(p.scale);
   if (kv)  // dk_j (nc x d) += scale dS^T (nc x m) @ q_i (m x d)
-    tile_gemm(g, nc, d, m, scale, dpt, npad, 1, h.q + i0 * d, d, nr, T(1), h.dk + j0 * d, d);
+    tile_gemm(nc, d, m, scale, dpt, npad, 1, h.q + i0 * d, d, nr, T(1), h.dk + j0 * d, d);
   if (q)  // dq_i (m x d) += scale dS (m x nc) @ k_j (nc x d)
-    tile_gemm(g, m, d, nc, scale, dpt, 1, npad, h.k + j0 * d, d, nr, T(1), h.dq + i0 * d, d);
+    tile_gemm(m, d, nc, scale, dpt, 1, npad, h.k + j0 * d, d, nr, T(1), h.dq + i0 * d, d);
 }
 
 // Backward with enough heads for the threads: whole heads per thread, one pass.
