@@ -108,6 +108,11 @@ CONV_T_CASES = [
     ((2, 5, 3, 4), (5, 3, 1, 1), {}, True),                                 # pointwise
     ((2, 3, 4, 4), (3, 2, 5, 5), dict(padding=3), True),                    # padding crops a lot
     ((0, 3, 4, 4), (3, 2, 3, 3), dict(stride=2), True),                     # empty batch
+    # stride 1, output_padding < dilation: a last row / column no input reaches
+    # (found by test_properties_layers; the depthwise data gradient left it unwritten)
+    ((1, 1, 1, 1), (1, 1, 1, 2), dict(output_padding=(1, 0), dilation=2), False),
+    ((2, 3, 4, 5), (3, 1, 3, 2), dict(groups=3, output_padding=(1, 1), dilation=2, padding=1), True),
+    ((2, 3, 4, 5), (3, 2, 3, 3), dict(output_padding=(0, 1), dilation=(1, 2)), True),
 ]
 
 CONV_T_LARGE = [
@@ -119,6 +124,8 @@ CONV_T_LARGE = [
     ((2, 32, 6, 5), (32, 16, 3, 3), dict(stride=2, groups=2, dilation=2), True),   # shifted, groups
     ((2, 32, 5, 6), (32, 32, 5, 5), dict(stride=3, padding=1, groups=2), True),    # phases with 1 or 2 taps
     ((2, 32, 6, 6), (32, 16, 3, 3), dict(stride=(1, 2), padding=1, dilation=(1, 3)), True),  # spaced col taps
+    ((2, 32, 6, 6), (32, 16, 3, 3), dict(output_padding=1, dilation=2), True),  # stride 1, output_padding
+    ((2, 32, 6, 6), (32, 1, 3, 3), dict(groups=32, output_padding=1, dilation=2), True),  # ... depthwise
 ]
 
 

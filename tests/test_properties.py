@@ -1,5 +1,6 @@
-"""Property tests (hypothesis): random shapes and values against the float64
-reference, and NaN/Inf propagating as the formula says.
+"""Property tests (hypothesis) for matmul on every CPU backend: random shapes
+and values against the float64 reference, and NaN/Inf propagating as the
+formula says. test_properties_layers.py holds the layer families'.
 
 Profiles (tests/conftest.py): "default" runs 40 examples per test; CI sets
 HYPOTHESIS_PROFILE=ci for 15. The `slow` marker holds the expensive ones.
@@ -34,28 +35,30 @@ def matmul_operands(draw):
 
 
 @given(matmul_operands(), st.sampled_from([np.float32, np.float64]), st.integers(0, 2**31))
-def test_matmul_random_broadcasting(shapes, dtype, seed):
+def test_matmul_random_broadcasting(backend, shapes, dtype, seed):
     rng = np.random.default_rng(seed)
     a = rng.standard_normal(shapes[0]).astype(dtype)
     b = rng.standard_normal(shapes[1]).astype(dtype)
-    out, cache = fd.matmul_forward(a, b)
+    with fd.use_backend(backend):
+        out, cache = fd.matmul_forward(a, b)
+        grads = fd.matmul_backward(dout := rng.standard_normal(out.shape).astype(dtype), cache)
     ref, ref_cache = reference.matmul_forward(a.astype(np.float64), b.astype(np.float64))
     assert out.shape == ref.shape and out.dtype == dtype
     tol = 1e-12 if dtype == np.float64 else 1e-5
     assert rel_err(out, ref) <= tol
-    dout = rng.standard_normal(out.shape).astype(dtype)
-    for g, r in zip(fd.matmul_backward(dout, cache), reference.matmul_backward(dout.astype(np.float64), ref_cache)):
+    for g, r in zip(grads, reference.matmul_backward(dout.astype(np.float64), ref_cache)):
         assert g.shape == r.shape and rel_err(g, r) <= tol
 
 
 @given(st.integers(1, 40), st.integers(1, 40), st.integers(1, 40), st.integers(0, 2**31),
        st.sampled_from([np.nan, np.inf, -np.inf]))
-def test_matmul_nonfinite_propagates_like_numpy(m, k, n, seed, bad):
+def test_matmul_nonfinite_propagates_like_numpy(backend, m, k, n, seed, bad):
     rng = np.random.default_rng(seed)
     a = rng.standard_normal((m, k))
     b = rng.standard_normal((k, n))
     a[rng.integers(m), rng.integers(k)] = bad
-    out = fd.matmul(a, b)
+    with fd.use_backend(backend):
+        out = fd.matmul(a, b)
     want = a @ b
     np.testing.assert_array_equal(np.isnan(out), np.isnan(want))
     np.testing.assert_array_equal(np.isposinf(out), np.isposinf(want))

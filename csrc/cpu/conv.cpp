@@ -213,8 +213,12 @@ inline DwPlane dw_plane(const Conv2dParams& p) {
 
 // A stride-1 depthwise data gradient is the forward kernel over dout padded by
 // e = d(k-1) - p with the taps flipped (e >= 0 needed).
+// (conv_transpose2d's output_padding with stride 1 and dilation > 1 leaves
+// dx rows or columns that no output reads; the forward over the padded dout
+// would not write them, so those shapes take the scatter path.)
 inline bool dw_dx_is_fwd(const Conv2dParams& p) {
-  return p.sh == 1 && p.sw == 1 && p.ph <= p.dh * (p.kh - 1) && p.pw <= p.dw * (p.kw - 1);
+  return p.sh == 1 && p.sw == 1 && p.ph <= p.dh * (p.kh - 1) && p.pw <= p.dw * (p.kw - 1) &&
+         p.oh + p.dh * (p.kh - 1) - 2 * p.ph == p.h && p.ow + p.dw * (p.kw - 1) - 2 * p.pw == p.w;
 }
 
 // dxp (h, w) += the data gradient of one output plane dop (oh, ow) through wk (kh, kw).
