@@ -13,12 +13,19 @@ __all__ = [
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 
+def logistic(x):
+    """1 / (1 + e^-x) without overflow: e^-|x| never exceeds 1 (a plain e^-x
+    overflows float32 below x = -88 and NumPy warns)."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1, e) / (1 + e)
+
+
 def erf(x):
     return _erf(x).astype(x.dtype)
 
 
 def sigmoid_forward(x):
-    y = 1 / (1 + np.exp(-x))
+    y = logistic(x)
     return y, (y,)
 
 
@@ -87,12 +94,12 @@ def gelu_backward(dout, cache):
 
 
 def silu_forward(x):
-    return x / (1 + np.exp(-x)), (x,)
+    return x * logistic(x), (x,)
 
 
 def silu_backward(dout, cache):
     (x,) = cache
-    s = 1 / (1 + np.exp(-x))
+    s = logistic(x)
     return (dout * s * (1 + x * (1 - s)),)
 
 

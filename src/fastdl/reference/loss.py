@@ -8,6 +8,8 @@ Backward takes dout as a float for 'sum' / 'mean', an array for 'none'.
 
 import numpy as np
 
+from .act import logistic
+
 __all__ = [
     "bce_loss_backward", "bce_loss_forward", "bce_with_logits_loss_backward", "bce_with_logits_loss_forward",
     "cross_entropy_loss_backward", "cross_entropy_loss_forward", "gaussian_kl_loss_backward",
@@ -78,7 +80,7 @@ def bce_with_logits_loss_forward(logits, target, reduction="mean"):
 def bce_with_logits_loss_backward(dout, cache):
     x, target, reduction = cache
     g = _scale(dout, reduction, x.size)
-    return (g * (1 / (1 + np.exp(-x)) - target)).astype(x.dtype), (-g * x).astype(x.dtype)
+    return (g * (logistic(x) - target)).astype(x.dtype), (-g * x).astype(x.dtype)
 
 
 def cross_entropy_loss_forward(logits, labels, ignore_index=-100, reduction="mean"):

@@ -10,14 +10,15 @@ for a zero gradient.
 
 import numpy as np
 
+from .act import logistic
+
 __all__ = [
     "lstm_backward", "lstm_cell_backward", "lstm_cell_forward", "lstm_forward",
     "rnn_backward", "rnn_cell_backward", "rnn_cell_forward", "rnn_forward",
 ]
 
 
-def _sigmoid(z):
-    return 1 / (1 + np.exp(-z))
+_sigmoid = logistic
 
 
 def _zeros_if_none(a, shape, dtype):
