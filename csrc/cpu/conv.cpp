@@ -31,6 +31,7 @@
 #include "../core/parallel.h"
 #include "../core/scratch.h"
 #include "conv_depthwise.h"
+#include "conv_direct_simd.h"
 #include "gemm/gemm.h"
 
 namespace fastdl::cpu {
@@ -48,6 +49,13 @@ DwKernels<T> depthwise_kernels() {
 }
 template DwKernels<float> depthwise_kernels<float>();
 template DwKernels<double> depthwise_kernels<double>();
+
+template <typename T>
+DirectKernels<T> direct_kernels() {
+  return {direct_fwd<Scalar<T>>, direct_wgrad<Scalar<T>>, 1};
+}
+template DirectKernels<float> direct_kernels<float>();
+template DirectKernels<double> direct_kernels<double>();
 }  // namespace generic
 
 namespace {
@@ -76,6 +84,7 @@ constexpr i64 kTransposedMinK = 128;
 constexpr i64 kColTileBytes = 1024 * 1024;
 constexpr i64 kWeightChunks = 8;
 constexpr i64 kPartialBytes = 16 << 20;
+constexpr i64 kDirectMaxChannels = 4;
 
 enum class Path { pointwise, depthwise, im2col };
 
@@ -403,6 +412,141 @@ void depthwise_bwd(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w, c
         for (i64 n = 1; n < p.n; ++n) s += part_b[n * p.f + f];
         db[f] = s;
       }
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+// direct: few input channels, stride 1, one group (a 3-channel first layer).
+// K = c*kh*kw is too short for the GEMM micro-kernel to pay off, so the
+// passes are direct register-tiled kernels (conv_direct.h) on one image at a
+// time, its input zero-padded once per image:
+//   forward     x padded by p
+//   data grad   a forward of dout padded by d(k-1) - p, the taps flipped
+//               (needs dw_dx_is_fwd; otherwise col2im)
+//   weight      per image, dout against the taps of padded x; images summed
+//               in kWeightChunks fixed chunks, the chunks added in order
+
+template <typename T>
+DirectKernels<T> direct_table() {
+  switch (isa_active()) {
+    case Isa::avx512: return avx512::direct_kernels<T>();
+    case Isa::avx2: return avx2::direct_kernels<T>();
+    default: return generic::direct_kernels<T>();
+  }
+}
+
+inline bool use_direct(const Conv2dParams& p) {
+  return p.groups == 1 && p.sh == 1 && p.sw == 1 && p.c <= kDirectMaxChannels;
+}
+
+// One image's padded input for a direct kernel: (planes, hp, wp) plus
+// `slack` zeros (the last vector's extra lanes read past the last plane).
+struct DirectPad {
+  i64 planes, h, w, ph, pw, hp, wp, size;
+};
+inline DirectPad direct_pad(i64 planes, i64 h, i64 w, i64 ph, i64 pw, int lanes) {
+  const i64 hp = h + 2 * ph, wp = w + 2 * pw;
+  return {planes, h, w, ph, pw, hp, wp, round_up(checked_mul(planes, hp * wp) + lanes, 16)};
+}
+
+// xp = the planes of src (planes, h, w) zero-padded, then zeros to the end.
+template <typename T>
+void direct_fill(T* xp, const T* src, const DirectPad& d, const DwKernels<T>& k) {
+  for (i64 c = 0; c < d.planes; ++c) k.pad(xp + c * d.hp * d.wp, src + c * d.h * d.w, d.h, d.w, d.ph, d.pw);
+  std::fill(xp + d.planes * d.hp * d.wp, xp + d.size, T(0));
+}
+
+// off (c*kh*kw,) in scratch slot 3: tap (ci, ki, kj) at ci*hp*wp + ki*dh*wp + kj*dw
+// of a padded input (flip: tap (ci, ki, kj) reads kernel position (kh-1-ki, kw-1-kj)).
+inline const i64* direct_offsets(i64 planes, const DirectPad& d, const Conv2dParams& p) {
+  i64* off = scratch<i64>(checked_mul(planes, p.kh * p.kw), 3);
+  for (i64 c = 0; c < planes; ++c)
+    for (i64 ki = 0; ki < p.kh; ++ki)
+      for (i64 kj = 0; kj < p.kw; ++kj)
+        off[(c * p.kh + ki) * p.kw + kj] = c * d.hp * d.wp + ki * p.dh * d.wp + kj * p.dw;
+  return off;
+}
+
+// out (n, f, oh, ow) = conv2d(x, w) + bias. wt (K, ldw) = w^T, zero columns past f.
+template <typename T>
+void direct_conv_fwd(T* out, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
+  const DirectKernels<T> kern = direct_table<T>();
+  const DwKernels<T> dk = dw_kernels<T>();
+  const i64 K = p.kdim(), ldw = round_up(p.f, 8);
+  const DirectPad d = direct_pad(p.c, p.h, p.w, p.ph, p.pw, kern.lanes);
+  T* wt = scratch<T>(checked_mul(K, ldw), 2);
+  for (i64 k = 0; k < K; ++k)
+    for (i64 o = 0; o < ldw; ++o) wt[k * ldw + o] = o < p.f ? w[o * K + k] : T(0);
+  const DirectGeom g{p.f, K, p.oh, p.ow, d.wp, direct_offsets(p.c, d, p)};
+  const int threads = num_threads();
+  T* ws = scratch<T>(checked_mul(d.size, threads), 0);
+  parallel_for(p.n, 1, threads, [&](i64 n0, i64 n1) {
+    T* xp = ws + omp_get_thread_num() * d.size;
+    for (i64 n = n0; n < n1; ++n) {
+      direct_fill(xp, x + n * p.c * p.ipix(), d, dk);
+      kern.fwd(out + n * p.f * p.opix(), xp, wt, ldw, bias, g);
+    }
+  });
+}
+
+// dx (n, c, h, w) = data gradient + bias, as a forward of dout padded by
+// e = d(k-1) - p with the taps flipped: wt (f*kh*kw, ldw), row (fo, ki, kj) =
+// w[fo, :, kh-1-ki, kw-1-kj].
+template <typename T>
+void direct_conv_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const Conv2dParams& p) {
+  const DirectKernels<T> kern = direct_table<T>();
+  const DwKernels<T> dk = dw_kernels<T>();
+  const i64 khw = p.kh * p.kw, K = p.f * khw, ldw = round_up(p.c, 8);
+  const i64 eh = p.dh * (p.kh - 1) - p.ph, ew = p.dw * (p.kw - 1) - p.pw;
+  const DirectPad d = direct_pad(p.f, p.oh, p.ow, eh, ew, kern.lanes);
+  T* wt = scratch<T>(checked_mul(K, ldw), 2);
+  for (i64 fo = 0; fo < p.f; ++fo)
+    for (i64 t = 0; t < khw; ++t)
+      for (i64 o = 0; o < ldw; ++o) wt[(fo * khw + t) * ldw + o] = o < p.c ? w[(fo * p.c + o) * khw + khw - 1 - t] : T(0);
+  const DirectGeom g{p.c, K, p.h, p.w, d.wp, direct_offsets(p.f, d, p)};
+  const int threads = num_threads();
+  T* ws = scratch<T>(checked_mul(d.size, threads), 0);
+  parallel_for(p.n, 1, threads, [&](i64 n0, i64 n1) {
+    T* dp = ws + omp_get_thread_num() * d.size;
+    for (i64 n = n0; n < n1; ++n) {
+      direct_fill(dp, dout + n * p.f * p.opix(), d, dk);
+      kern.fwd(dx + n * p.c * p.ipix(), dp, wt, ldw, bias, g);
+    }
+  });
+}
+
+// dw (f, c, kh, kw): per image gw (f, K) into a per-thread buffer, added into
+// its chunk's partial in image order; the chunks added in order.
+template <typename T>
+void direct_weight_grad(T* dw, const T* dout, const T* x, const Conv2dParams& p) {
+  const DirectKernels<T> kern = direct_table<T>();
+  const DwKernels<T> dk = dw_kernels<T>();
+  const i64 K = p.kdim(), wsize = p.f * K;
+  const DirectPad d = direct_pad(p.c, p.h, p.w, p.ph, p.pw, kern.lanes);
+  const DirectGeom g{p.f, K, p.oh, p.ow, d.wp, direct_offsets(p.c, d, p)};
+  const i64 nchunks = min64(p.n, kWeightChunks), each = d.size + round_up(wsize, 16);
+  const int threads = num_threads();
+  T* part = scratch<T>(checked_mul(nchunks, wsize), 1);
+  T* ws = scratch<T>(checked_mul(each, threads), 0);
+  parallel_for(nchunks, 1, threads, [&](i64 k0, i64 k1) {
+    T* xp = ws + omp_get_thread_num() * each;
+    T* gw = xp + d.size;
+    for (i64 k = k0; k < k1; ++k) {
+      T* dst = part + k * wsize;
+      for (i64 n = p.n * k / nchunks; n < p.n * (k + 1) / nchunks; ++n) {
+        direct_fill(xp, x + n * p.c * p.ipix(), d, dk);
+        kern.wgrad(n == p.n * k / nchunks ? dst : gw, dout + n * p.f * p.opix(), xp, g);
+        if (n > p.n * k / nchunks)
+          for (i64 i = 0; i < wsize; ++i) dst[i] += gw[i];
+      }
+    }
+  });
+  parallel_for(wsize, 4096, threads, [&](i64 i0, i64 i1) {
+    for (i64 i = i0; i < i1; ++i) {
+      T s = part[i];
+      for (i64 k = 1; k < nchunks; ++k) s += part[k * wsize + i];
+      dw[i] = s;
     }
   });
 }
@@ -1243,6 +1387,7 @@ template <typename T>
 void conv2d_fwd(T* out, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
   if (p.n == 0) return;
   if (choose_path(p) == Path::depthwise) return depthwise_fwd(out, x, w, bias, p);
+  if (use_direct(p)) return direct_conv_fwd(out, x, w, bias, p);
   if (use_shifted(p)) return fwd_shifted(out, x, w, bias, p);
   fwd_implicit(out, x, w, bias, p);
 }
@@ -1251,6 +1396,7 @@ template <typename T>
 void conv2d_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const Conv2dParams& p) {
   if (p.n == 0) return;
   if (choose_path(p) == Path::depthwise) return depthwise_bwd_data(dx, dout, w, bias, p);
+  if (use_direct(p) && dw_dx_is_fwd(p)) return direct_conv_bwd_data(dx, dout, w, bias, p);
   if (use_shifted_data(p)) return dgrad_shifted(dx, dout, w, bias, p);
   bwd_data_col2im(dx, dout, w, bias, p);
 }
@@ -1261,6 +1407,8 @@ void conv2d_bwd(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w, cons
   if (dx) conv2d_bwd_data(dx, dout, w, static_cast<const T*>(nullptr), p);
   if (p.n == 0)
     std::fill(dw, dw + p.f * p.kdim(), T(0));
+  else if (use_direct(p))
+    direct_weight_grad(dw, dout, x, p);
   else if (use_shifted(p))
     weight_grad_shifted(dw, dout, x, p);
   else
