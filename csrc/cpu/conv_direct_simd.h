@@ -26,6 +26,15 @@ constexpr int direct_regs() {
   return sizeof(typename V::reg) >= 64 ? 24 : 12;
 }
 
+// Keeps a loaded vector in a register: without this GCC folds the load into
+// every FMA that uses it, repeating it there (loads, not FMAs, then bound the loop).
+template <class V>
+inline void in_register(typename V::reg& r) {
+#if defined(__GNUC__)
+  if constexpr (V::W > 1) asm("" : "+v"(r));
+#endif
+}
+
 template <class V, int NO, int NV>
 void direct_fwd_tile(typename V::T* out, const typename V::T* in, const typename V::T* wt, i64 ldw,
                      const typename V::T* bias, const DirectGeom& g, i64 o0, i64 v0, i64 nvec, i64 vpr) {
@@ -49,7 +58,8 @@ void direct_fwd_tile(typename V::T* out, const typename V::T* in, const typename
       reg wv[NO];
       for (int o = 0; o < NO; ++o) wv[o] = V::set1(wk[o]);
       for (int v = 0; v < NV; ++v) {
-        const reg x = V::load(src[v] + d);
+        reg x = V::load(src[v] + d);
+        in_register<V>(x);
         for (int o = 0; o < NO; ++o) acc[o][v] = V::fma(wv[o], x, acc[o][v]);
       }
     } else {  // live: NV input vectors + one broadcast
@@ -103,7 +113,8 @@ void direct_wgrad_tile(typename V::T* gw, const typename V::T* d, const typename
       reg x[NT];
       for (int t = 0; t < NT; ++t) x[t] = V::load(xsrc[t] + i * g.wp + j);
       for (int f = 0; f < NF; ++f) {
-        const reg dv = V::load(dsrc[f] + i * g.ow + j);
+        reg dv = V::load(dsrc[f] + i * g.ow + j);
+        in_register<V>(dv);
         for (int t = 0; t < NT; ++t) acc[f][t] = V::fma(dv, x[t], acc[f][t]);
       }
     }
