@@ -5,7 +5,7 @@
 // Register tiles (accumulators of 24 of AVX-512's 32 registers, 12 of 16 elsewhere):
 //   fwd    NO outputs x NV pixel vectors; per tap NV loads, NO broadcasts.
 //          Many outputs (a forward): 8 x 3; few (the data gradient of a
-//          3-channel layer): 3 x 8. The NV vectors run along the flattened
+//          3- or 4-channel layer): 3 x 8, 4 x 6 (AVX2: 4 x 3, 3 x 4). The NV vectors run along the flattened
 //          rows, so a short row still fills the tile; a row's last vector
 //          loads whole registers (its extra lanes read the next row or the
 //          padding and are never stored) and stores the first lanes only.
@@ -90,6 +90,7 @@ void direct_fwd(typename V::T* out, const typename V::T* in, const typename V::T
                 const typename V::T* bias, const DirectGeom& g) {
   constexpr int R = direct_regs<V>();
   if (g.no <= 3) return direct_fwd_rows<V, 3>(out, in, wt, ldw, bias, g);
+  if (g.no <= 4) return direct_fwd_rows<V, 4>(out, in, wt, ldw, bias, g);
   direct_fwd_rows<V, R / 3>(out, in, wt, ldw, bias, g);
 }
 
