@@ -432,7 +432,9 @@ void depthwise_bwd(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w, c
 //   data grad   a forward of dout padded by d(k-1) - p, the taps flipped
 //               (needs dw_dx_is_fwd; otherwise col2im)
 //   weight      per image, dout against the taps of padded x; images summed
-//               in kWeightChunks fixed chunks, the chunks added in order
+//               in kWeightChunks fixed chunks, the chunks added in order;
+//               one pass with the data gradient and the bias sums, so dout
+//               comes from memory once
 
 template <typename T>
 DirectKernels<T> direct_table() {
@@ -471,10 +473,8 @@ void direct_fill(T* xp, const T* src, const DirectPad& d, const DwKernels<T>& k)
   std::fill(xp + d.planes * d.hp * d.wp, xp + d.size, T(0));
 }
 
-// off (c*kh*kw,) in scratch slot 3: tap (ci, ki, kj) at ci*hp*wp + ki*dh*wp + kj*dw
-// of a padded input (flip: tap (ci, ki, kj) reads kernel position (kh-1-ki, kw-1-kj)).
-inline const i64* direct_offsets(i64 planes, const DirectPad& d, const Conv2dParams& p) {
-  i64* off = scratch<i64>(checked_mul(planes, p.kh * p.kw), 3);
+// off (planes*kh*kw,): tap (ci, ki, kj) at ci*hp*wp + ki*dh*wp + kj*dw of a padded input.
+inline const i64* direct_offsets(i64* off, i64 planes, const DirectPad& d, const Conv2dParams& p) {
   for (i64 c = 0; c < planes; ++c)
     for (i64 ki = 0; ki < p.kh; ++ki)
       for (i64 kj = 0; kj < p.kw; ++kj)
@@ -492,7 +492,7 @@ void direct_conv_fwd(T* out, const T* x, const T* w, const T* bias, const Conv2d
   T* wt = scratch<T>(checked_mul(K, ldw), 2);
   for (i64 k = 0; k < K; ++k)
     for (i64 o = 0; o < ldw; ++o) wt[k * ldw + o] = o < p.f ? w[o * K + k] : T(0);
-  const DirectGeom g{p.f, K, p.oh, p.ow, d.wp, direct_offsets(p.c, d, p)};
+  const DirectGeom g{p.f, K, p.oh, p.ow, d.wp, direct_offsets(scratch<i64>(K, 3), p.c, d, p)};
   const int threads = num_threads();
   T* ws = scratch<T>(checked_mul(d.size, threads), 0);
   parallel_for(p.n, 1, threads, [&](i64 n0, i64 n1) {
@@ -504,55 +504,87 @@ void direct_conv_fwd(T* out, const T* x, const T* w, const T* bias, const Conv2d
   });
 }
 
-// dx (n, c, h, w) = data gradient + bias, as a forward of dout padded by
-// e = d(k-1) - p with the taps flipped: wt (f*kh*kw, ldw), row (fo, ki, kj) =
-// w[fo, :, kh-1-ki, kw-1-kj].
+// The data gradient as a forward of dout padded by e = d(k-1) - p with the
+// taps flipped: wt (f*kh*kw, ldw) in scratch slot 2, row (fo, ki, kj) =
+// w[fo, :, kh-1-ki, kw-1-kj]; tap offsets written to off (f*kh*kw,).
+template <typename T>
+struct DirectData {
+  DirectPad d;   // one image's padded dout
+  DirectGeom g;  // dx (c, h, w) of one image
+  const T* wt;
+  i64 ldw;
+};
+
+template <typename T>
+DirectData<T> direct_data(const T* w, const Conv2dParams& p, int lanes, i64* off) {
+  const i64 khw = p.kh * p.kw, K = p.f * khw, ldw = round_up(p.c, 8);
+  const i64 eh = p.dh * (p.kh - 1) - p.ph, ew = p.dw * (p.kw - 1) - p.pw;
+  const DirectPad d = direct_pad(p.f, p.oh, p.ow, eh, ew, lanes);
+  T* wt = scratch<T>(checked_mul(K, ldw), 2);
+  for (i64 fo = 0; fo < p.f; ++fo)
+    for (i64 t = 0; t < khw; ++t)
+      for (i64 o = 0; o < ldw; ++o)
+        wt[(fo * khw + t) * ldw + o] = o < p.c ? w[(fo * p.c + o) * khw + khw - 1 - t] : T(0);
+  return {d, {p.c, K, p.h, p.w, d.wp, direct_offsets(off, p.f, d, p)}, wt, ldw};
+}
+
+// dx (n, c, h, w) = data gradient + bias, one image per item.
 template <typename T>
 void direct_conv_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const Conv2dParams& p) {
   const DirectKernels<T> kern = direct_table<T>();
   const DwKernels<T> dk = dw_kernels<T>();
-  const i64 khw = p.kh * p.kw, K = p.f * khw, ldw = round_up(p.c, 8);
-  const i64 eh = p.dh * (p.kh - 1) - p.ph, ew = p.dw * (p.kw - 1) - p.pw;
-  const DirectPad d = direct_pad(p.f, p.oh, p.ow, eh, ew, kern.lanes);
-  T* wt = scratch<T>(checked_mul(K, ldw), 2);
-  for (i64 fo = 0; fo < p.f; ++fo)
-    for (i64 t = 0; t < khw; ++t)
-      for (i64 o = 0; o < ldw; ++o) wt[(fo * khw + t) * ldw + o] = o < p.c ? w[(fo * p.c + o) * khw + khw - 1 - t] : T(0);
-  const DirectGeom g{p.c, K, p.h, p.w, d.wp, direct_offsets(p.f, d, p)};
+  const DirectData<T> e = direct_data(w, p, kern.lanes, scratch<i64>(p.f * p.kh * p.kw, 3));
   const int threads = num_threads();
-  T* ws = scratch<T>(checked_mul(d.size, threads), 0);
+  T* ws = scratch<T>(checked_mul(e.d.size, threads), 0);
   parallel_for(p.n, 1, threads, [&](i64 n0, i64 n1) {
-    T* dp = ws + omp_get_thread_num() * d.size;
+    T* dp = ws + omp_get_thread_num() * e.d.size;
     for (i64 n = n0; n < n1; ++n) {
-      direct_fill(dp, dout + n * p.f * p.opix(), d, dk);
-      kern.fwd(dx + n * p.c * p.ipix(), dp, wt, ldw, bias, g);
+      direct_fill(dp, dout + n * p.f * p.opix(), e.d, dk);
+      kern.fwd(dx + n * p.c * p.ipix(), dp, e.wt, e.ldw, bias, e.g);
     }
   });
 }
 
-// dw (f, c, kh, kw): per image gw (f, K) into a per-thread buffer, added into
-// its chunk's partial in image order; the chunks added in order.
+// dx (may be null), dw, db (may be null) in one pass over the images (n > 0),
+// so that each image's dout is read from memory once: padded for dx, then
+// read again from cache by the weight gradient and the bias sums. Per image
+// gw (f, K) goes to a per-thread buffer and is added into its chunk's
+// partial in image order (kWeightChunks chunks, whole chunks per thread);
+// the chunks, and the per-image bias sums, are added in order at the end.
 template <typename T>
-void direct_weight_grad(T* dw, const T* dout, const T* x, const Conv2dParams& p) {
+void direct_conv_bwd(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w, const Conv2dParams& p) {
   const DirectKernels<T> kern = direct_table<T>();
   const DwKernels<T> dk = dw_kernels<T>();
-  const i64 K = p.kdim(), wsize = p.f * K;
+  const i64 K = p.kdim(), wsize = p.f * K, P = p.opix();
   const DirectPad d = direct_pad(p.c, p.h, p.w, p.ph, p.pw, kern.lanes);
-  const DirectGeom g{p.f, K, p.oh, p.ow, d.wp, direct_offsets(p.c, d, p)};
-  const i64 nchunks = min64(p.n, kWeightChunks), each = d.size + round_up(wsize, 16);
+  i64* off = scratch<i64>(checked_mul(p.c + (dx ? p.f : 0), p.kh * p.kw), 3);
+  const DirectGeom g{p.f, K, p.oh, p.ow, d.wp, direct_offsets(off, p.c, d, p)};
+  const DirectData<T> e = dx ? direct_data(w, p, kern.lanes, off + K) : DirectData<T>{};
+  const i64 nchunks = min64(p.n, kWeightChunks), gsize = round_up(wsize, 16);
+  const i64 each = d.size + gsize + (dx ? e.d.size : 0);  // padded x, one image's gw, padded dout
   const int threads = num_threads();
-  T* part = scratch<T>(checked_mul(nchunks, wsize), 1);
+  T* part = scratch<T>(checked_mul(nchunks, wsize) + checked_mul(p.n, p.f), 1);
+  T* part_b = part + nchunks * wsize;  // (n, f)
   T* ws = scratch<T>(checked_mul(each, threads), 0);
   parallel_for(nchunks, 1, threads, [&](i64 k0, i64 k1) {
     T* xp = ws + omp_get_thread_num() * each;
     T* gw = xp + d.size;
+    T* dp = gw + gsize;
     for (i64 k = k0; k < k1; ++k) {
       T* dst = part + k * wsize;
-      for (i64 n = p.n * k / nchunks; n < p.n * (k + 1) / nchunks; ++n) {
+      const i64 n0 = p.n * k / nchunks;
+      for (i64 n = n0; n < p.n * (k + 1) / nchunks; ++n) {
+        const T* dn = dout + n * p.f * P;
+        if (dx) {
+          direct_fill(dp, dn, e.d, dk);
+          kern.fwd(dx + n * p.c * p.ipix(), dp, e.wt, e.ldw, static_cast<const T*>(nullptr), e.g);
+        }
         direct_fill(xp, x + n * p.c * p.ipix(), d, dk);
-        kern.wgrad(n == p.n * k / nchunks ? dst : gw, dout + n * p.f * p.opix(), xp, g);
-        if (n > p.n * k / nchunks)
+        kern.wgrad(n == n0 ? dst : gw, dn, xp, g);
+        if (n > n0)
           for (i64 i = 0; i < wsize; ++i) dst[i] += gw[i];
+        if (db)
+          for (i64 fo = 0; fo < p.f; ++fo) part_b[n * p.f + fo] = dk.sum(dn + fo * P, P);
       }
     }
   });
@@ -563,6 +595,12 @@ void direct_weight_grad(T* dw, const T* dout, const T* x, const Conv2dParams& p)
       dw[i] = s;
     }
   });
+  if (db)
+    for (i64 fo = 0; fo < p.f; ++fo) {
+      T s = part_b[fo];
+      for (i64 n = 1; n < p.n; ++n) s += part_b[n * p.f + fo];
+      db[fo] = s;
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1418,11 +1456,14 @@ void conv2d_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const Conv
 template <typename T>
 void conv2d_bwd(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w, const Conv2dParams& p) {
   if (choose_path(p) == Path::depthwise) return depthwise_bwd(dx, dw, db, dout, x, w, p);
+  if (p.n > 0 && use_direct(p)) {  // dx too when it is a direct forward, else col2im first
+    const bool dx_direct = dx && use_direct_data<T>(p);
+    if (dx && !dx_direct) conv2d_bwd_data(dx, dout, w, static_cast<const T*>(nullptr), p);
+    return direct_conv_bwd(dx_direct ? dx : nullptr, dw, db, dout, x, w, p);
+  }
   if (dx) conv2d_bwd_data(dx, dout, w, static_cast<const T*>(nullptr), p);
   if (p.n == 0)
     std::fill(dw, dw + p.f * p.kdim(), T(0));
-  else if (use_direct(p))
-    direct_weight_grad(dw, dout, x, p);
   else if (use_shifted(p))
     weight_grad_shifted(dw, dout, x, p);
   else
