@@ -37,14 +37,16 @@ inline void in_register(typename V::reg& r) {
 
 template <class V, int NO, int NV>
 void direct_fwd_tile(typename V::T* out, const typename V::T* in, const typename V::T* wt, i64 ldw,
-                     const typename V::T* bias, const DirectGeom& g, i64 o0, i64 v0, i64 nvec, i64 vpr) {
+                     const typename V::T* bias, const DirectGeom& g, i64 o0, i64 i0, i64 c0, i64 nv, i64 vpr) {
   using T = typename V::T;
   using reg = typename V::reg;
+  // the tile's first vector is vector column c0 (of vpr) of row i0; nv of its NV vectors exist
   const T* src[NV];
   i64 dst[NV], lanes[NV];
-  for (int v = 0; v < NV; ++v) {
-    const i64 q = v0 + v < nvec ? v0 + v : nvec - 1, i = q / vpr, j = (q % vpr) * V::W;
+  for (i64 v = 0, i = i0, c = c0; v < NV; ++v) {
+    const i64 j = c * V::W;
     src[v] = in + i * g.wp + j, dst[v] = i * g.ow + j, lanes[v] = g.ow - j < V::W ? g.ow - j : V::W;
+    if (v + 1 < nv && ++c == vpr) c = 0, ++i;
   }
   reg acc[NO][NV];
   for (int o = 0; o < NO; ++o) {
@@ -73,7 +75,7 @@ void direct_fwd_tile(typename V::T* out, const typename V::T* in, const typename
   }
   const i64 plane = g.oh * g.ow;
   for (int o = 0; o < NO && o0 + o < g.no; ++o)
-    for (int v = 0; v < NV && v0 + v < nvec; ++v) store_w<V>(out + (o0 + o) * plane + dst[v], acc[o][v], lanes[v]);
+    for (int v = 0; v < nv; ++v) store_w<V>(out + (o0 + o) * plane + dst[v], acc[o][v], lanes[v]);
 }
 
 template <class V, int NO>
@@ -82,7 +84,11 @@ void direct_fwd_rows(typename V::T* out, const typename V::T* in, const typename
   constexpr int NV = direct_regs<V>() / NO;
   const i64 vpr = ceil_div(g.ow, V::W), nvec = g.oh * vpr;
   for (i64 o0 = 0; o0 < g.no; o0 += NO)
-    for (i64 v0 = 0; v0 < nvec; v0 += NV) direct_fwd_tile<V, NO, NV>(out, in, wt, ldw, bias, g, o0, v0, nvec, vpr);
+    for (i64 v0 = 0, i = 0, c = 0; v0 < nvec; v0 += NV) {
+      direct_fwd_tile<V, NO, NV>(out, in, wt, ldw, bias, g, o0, i, c, nvec - v0 < NV ? nvec - v0 : NV, vpr);
+      for (int s = 0; s < NV; ++s)
+        if (++c == vpr) c = 0, ++i;
+    }
 }
 
 template <class V>
