@@ -81,8 +81,9 @@ namespace {
 //                   at most this many input channels: measured faster
 //                   than the im2col and shifted paths for c = 3, 4, 8, 16
 //                   (3x3, 5x5, 7x7 on 32x32 images, 32 filters)
-//   kDirectDataBytes  direct data gradient only while one image's padded
-//                   dout (per thread) is at most this large
+//   kDirectImageBytes  direct kernels only while one image's padded x (and,
+//                   for the data gradient, padded dout) is at most this
+//                   large: it is per-thread workspace
 constexpr i64 kBlockBytes = 256 * 1024;
 constexpr i64 kBandBytes = 512 * 1024;
 constexpr i64 kShiftedMinChannels = 16;
@@ -91,7 +92,7 @@ constexpr i64 kColTileBytes = 1024 * 1024;
 constexpr i64 kWeightChunks = 8;
 constexpr i64 kPartialBytes = 16 << 20;
 constexpr i64 kDirectMaxChannels = 16;
-constexpr i64 kDirectDataBytes = 8 << 20;
+constexpr i64 kDirectImageBytes = 8 << 20;
 
 enum class Path { pointwise, depthwise, im2col };
 
@@ -445,19 +446,25 @@ DirectKernels<T> direct_table() {
   }
 }
 
-inline bool use_direct(const Conv2dParams& p) {
-  return p.groups == 1 && p.sh == 1 && p.sw == 1 && p.c <= kDirectMaxChannels && choose_path(p) == Path::im2col;
+// One image's padded x (per thread) is at most kDirectImageBytes.
+template <typename T>
+bool use_direct(const Conv2dParams& p) {
+  const i64 bytes = checked_mul(checked_mul(p.c, (p.h + 2 * p.ph) * (p.w + 2 * p.pw)), static_cast<i64>(sizeof(T)));
+  return p.groups == 1 && p.sh == 1 && p.sw == 1 && p.c <= kDirectMaxChannels && choose_path(p) == Path::im2col &&
+         bytes <= kDirectImageBytes;
 }
 
-// The data gradient as a direct forward: its padded dout image (per thread) kept moderate.
+// The data gradient as a direct forward: its padded dout image (per thread) at most kDirectImageBytes.
 template <typename T>
 bool use_direct_data(const Conv2dParams& p) {
+  if (!use_direct<T>(p) || !dw_dx_is_fwd(p)) return false;
   const i64 hp = p.oh + 2 * (p.dh * (p.kh - 1) - p.ph), wp = p.ow + 2 * (p.dw * (p.kw - 1) - p.pw);
-  return use_direct(p) && dw_dx_is_fwd(p) && p.f * hp * wp * static_cast<i64>(sizeof(T)) <= kDirectDataBytes;
+  return checked_mul(checked_mul(p.f, hp * wp), static_cast<i64>(sizeof(T))) <= kDirectImageBytes;
 }
 
 // One image's padded input for a direct kernel: (planes, hp, wp) plus
-// `slack` zeros (the last vector's extra lanes read past the last plane).
+// `lanes` zeros (a row's last vector loads whole registers: past the last
+// plane by up to lanes - 1 values).
 struct DirectPad {
   i64 planes, h, w, ph, pw, hp, wp, size;
 };
@@ -1439,7 +1446,7 @@ template <typename T>
 void conv2d_fwd(T* out, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
   if (p.n == 0) return;
   if (choose_path(p) == Path::depthwise) return depthwise_fwd(out, x, w, bias, p);
-  if (use_direct(p)) return direct_conv_fwd(out, x, w, bias, p);
+  if (use_direct<T>(p)) return direct_conv_fwd(out, x, w, bias, p);
   if (use_shifted(p)) return fwd_shifted(out, x, w, bias, p);
   fwd_implicit(out, x, w, bias, p);
 }
@@ -1456,7 +1463,7 @@ void conv2d_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const Conv
 template <typename T>
 void conv2d_bwd(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w, const Conv2dParams& p) {
   if (choose_path(p) == Path::depthwise) return depthwise_bwd(dx, dw, db, dout, x, w, p);
-  if (p.n > 0 && use_direct(p)) {  // dx too when it is a direct forward, else col2im first
+  if (p.n > 0 && use_direct<T>(p)) {  // dx too when it is a direct forward, else col2im first
     const bool dx_direct = dx && use_direct_data<T>(p);
     if (dx && !dx_direct) conv2d_bwd_data(dx, dout, w, static_cast<const T*>(nullptr), p);
     return direct_conv_bwd(dx_direct ? dx : nullptr, dw, db, dout, x, w, p);
