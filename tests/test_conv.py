@@ -164,8 +164,10 @@ def test_conv_transpose2d_noncontiguous(backend, dtype, rng):
 # determinism, exactness, PyTorch parity
 
 DETERMINISM = [
-    ("conv2d", (4, 16, 12, 12), (24, 16, 3, 3), dict(padding=1)),           # shifted, chunks per thread
-    ("conv2d", (3, 16, 12, 12), (24, 16, 3, 3), dict(padding=1)),           # shifted, tiles per thread
+    ("conv2d", (4, 16, 12, 12), (24, 16, 3, 3), dict(padding=1)),           # direct (16 channels)
+    ("conv2d", (3, 16, 12, 12), (24, 16, 3, 3), dict(padding=1)),           # direct, 3 chunks
+    ("conv2d", (4, 20, 12, 12), (24, 20, 3, 3), dict(padding=1)),           # shifted, chunks per thread
+    ("conv2d", (3, 20, 12, 12), (24, 20, 3, 3), dict(padding=1)),           # shifted, tiles per thread
     ("conv2d", (1, 32, 40, 40), (20, 32, 3, 3), dict(padding=1)),           # shifted, batch 1, bands
     ("conv2d", (1, 32, 24, 24), (16, 32, 3, 3), dict(stride=2)),            # im2col, batch 1
     ("conv2d", (5, 8, 24, 24), (16, 8, 3, 3), dict(stride=2, padding=1)),   # im2col, 5 chunks
