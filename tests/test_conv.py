@@ -11,7 +11,7 @@ from helpers import check_op, rel_err
 
 # (x shape, w shape, params, with bias). Comments name the C++ path taken.
 CONV2D_CASES = [
-    ((2, 3, 7, 9), (4, 3, 3, 3), dict(padding=1), True),                   # im2col, odd sizes
+    ((2, 3, 7, 9), (4, 3, 3, 3), dict(padding=1), True),                   # direct, odd sizes
     ((1, 2, 5, 5), (3, 2, 3, 3), {}, True),                                 # batch 1, no padding
     ((2, 3, 6, 7), (2, 3, 3, 3), dict(padding=2), True),                    # padding > kernel / 2
     ((2, 2, 9, 10), (3, 2, 2, 2), dict(stride=3), True),                    # stride > kernel (gaps)
@@ -29,12 +29,19 @@ CONV2D_CASES = [
     ((2, 5, 4, 6), (3, 5, 1, 1), {}, True),                                 # pointwise
     ((2, 6, 4, 5), (4, 3, 1, 1), dict(groups=2), False),                    # pointwise, groups
     ((2, 5, 7, 6), (3, 5, 1, 1), dict(stride=2), True),                     # 1x1 stride 2: im2col
-    ((2, 4, 5, 5), (3, 4, 1, 1), dict(padding=1), True),                    # 1x1 with padding: im2col
+    ((2, 4, 5, 5), (3, 4, 1, 1), dict(padding=1), True),                    # 1x1 with padding: direct
     ((2, 3, 4, 5), (2, 3, 4, 5), {}, True),                                 # kernel = input: 1x1 output
     ((2, 3, 3, 4), (2, 3, 5, 5), dict(padding=1), True),                    # kernel = padded input
     ((0, 3, 5, 5), (2, 3, 3, 3), dict(padding=1), True),                    # empty batch
-    ((1, 2, 3, 70), (2, 2, 1, 66), dict(padding=(0, 1)), True),              # kernel > 64 wide: im2col path
+    ((1, 2, 3, 70), (2, 2, 1, 66), dict(padding=(0, 1)), True),              # kernel > 64 wide: direct
     ((2, 2, 19, 17), (3, 2, 2, 2), dict(stride=(9, 8)), True),               # stride product > 64: im2col
+    # direct (stride 1, <= 16 channels): row tails W = 1, 15, 17, 33; output tiles past F; flipped-tap dx
+    ((2, 3, 6, 1), (5, 3, 3, 3), dict(padding=1), True),                    # W = 1
+    ((1, 3, 5, 15), (7, 3, 3, 3), dict(padding=1), False),                  # batch 1, no bias
+    ((2, 3, 4, 17), (3, 3, 3, 3), dict(padding=2), True),                   # padding 2
+    ((1, 4, 3, 33), (2, 4, 3, 3), {}, True),                                # padding 0, 4 channels
+    ((2, 2, 5, 7), (9, 2, 5, 5), dict(padding=2), False),                   # 5x5, F = 9
+    ((2, 3, 6, 6), (4, 3, 3, 3), dict(padding=3), True),                    # padding > d(k-1): col2im dx
 ]
 
 # Big enough for the C++ GEMM paths: several B blocks and K blocks, uneven
@@ -42,7 +49,12 @@ CONV2D_CASES = [
 CONV2D_LARGE = [
     ((9, 16, 13, 11), (24, 16, 3, 3), dict(stride=2, padding=1), True),    # im2col implicit GEMM
     ((2, 8, 30, 29), (20, 8, 5, 5), dict(stride=(2, 1), padding=2), True),  # im2col, K = 200
-    ((3, 3, 40, 37), (16, 3, 3, 3), dict(padding=1), True),                 # first layer
+    ((3, 3, 40, 37), (16, 3, 3, 3), dict(padding=1), True),                 # first layer (direct)
+    ((3, 3, 32, 32), (32, 3, 3, 3), dict(padding=1), True),                 # direct: the benchmark's layer
+    ((2, 3, 17, 33), (13, 3, 7, 7), dict(padding=3), True),                 # direct 7x7, odd F
+    ((2, 16, 15, 17), (20, 16, 3, 3), dict(padding=1), False),              # direct, 16 channels
+    ((2, 4, 9, 15), (6, 4, 3, 3), dict(dilation=2), True),                  # direct, dilation, padding 0
+    ((1, 3, 40, 50), (8, 3, 3, 3), dict(padding=(1, 0)), True),             # direct, batch 1
     ((5, 32, 17, 17), (32, 1, 3, 3), dict(groups=32, padding=1), True),     # depthwise
     ((2, 16, 35, 37), (32, 1, 5, 5), dict(groups=16, padding=2), True),     # depthwise x2, 5x5, wide rows
     # shifted GEMM (stride 1, >= 16 channels per group)
@@ -152,8 +164,10 @@ def test_conv_transpose2d_noncontiguous(backend, dtype, rng):
 # determinism, exactness, PyTorch parity
 
 DETERMINISM = [
-    ("conv2d", (4, 16, 12, 12), (24, 16, 3, 3), dict(padding=1)),           # shifted, chunks per thread
-    ("conv2d", (3, 16, 12, 12), (24, 16, 3, 3), dict(padding=1)),           # shifted, tiles per thread
+    ("conv2d", (4, 16, 12, 12), (24, 16, 3, 3), dict(padding=1)),           # direct (16 channels)
+    ("conv2d", (3, 16, 12, 12), (24, 16, 3, 3), dict(padding=1)),           # direct, 3 chunks
+    ("conv2d", (4, 20, 12, 12), (24, 20, 3, 3), dict(padding=1)),           # shifted, chunks per thread
+    ("conv2d", (3, 20, 12, 12), (24, 20, 3, 3), dict(padding=1)),           # shifted, tiles per thread
     ("conv2d", (1, 32, 40, 40), (20, 32, 3, 3), dict(padding=1)),           # shifted, batch 1, bands
     ("conv2d", (1, 32, 24, 24), (16, 32, 3, 3), dict(stride=2)),            # im2col, batch 1
     ("conv2d", (5, 8, 24, 24), (16, 8, 3, 3), dict(stride=2, padding=1)),   # im2col, 5 chunks
@@ -162,6 +176,9 @@ DETERMINISM = [
     ("conv_transpose2d", (5, 16, 8, 8), (16, 8, 4, 4), dict(stride=2, padding=1)),
     ("conv_transpose2d", (3, 32, 8, 8), (32, 16, 4, 4), dict(stride=2, padding=1)),   # shifted, phases
     ("conv2d", (1, 16, 30, 30), (16, 16, 3, 3), dict(stride=2, padding=1)),           # shifted, phases, batch 1
+    ("conv2d", (11, 3, 20, 21), (32, 3, 3, 3), dict(padding=1)),            # direct, 8 uneven chunks
+    ("conv2d", (3, 4, 9, 17), (6, 4, 5, 5), dict(padding=2)),               # direct, fewer images than chunks
+    ("conv2d", (1, 16, 12, 33), (20, 16, 3, 3), dict(padding=1)),           # direct, batch 1
 ]
 
 

@@ -31,6 +31,7 @@
 #include "../core/parallel.h"
 #include "../core/scratch.h"
 #include "conv_depthwise.h"
+#include "conv_direct_simd.h"
 #include "gemm/gemm.h"
 
 namespace fastdl::cpu {
@@ -48,6 +49,13 @@ DwKernels<T> depthwise_kernels() {
 }
 template DwKernels<float> depthwise_kernels<float>();
 template DwKernels<double> depthwise_kernels<double>();
+
+template <typename T>
+DirectKernels<T> direct_kernels() {
+  return {direct_fwd<Scalar<T>>, direct_wgrad<Scalar<T>>, 1};
+}
+template DirectKernels<float> direct_kernels<float>();
+template DirectKernels<double> direct_kernels<double>();
 }  // namespace generic
 
 namespace {
@@ -69,6 +77,13 @@ namespace {
 //                   gradients, added in order at the end (fixed by the shape,
 //                   so the sums do not depend on the thread count)
 //   kPartialBytes   cap on the memory of those partial gradients
+//   kDirectMaxChannels  direct kernels (stride 1, one group, not 1x1) for
+//                   at most this many input channels: measured faster
+//                   than the im2col and shifted paths for c = 3, 4, 8, 16
+//                   (3x3, 5x5, 7x7 on 32x32 images, 32 filters)
+//   kDirectImageBytes  direct kernels only while one image's padded x (and,
+//                   for the data gradient, padded dout) is at most this
+//                   large: it is per-thread workspace
 constexpr i64 kBlockBytes = 256 * 1024;
 constexpr i64 kBandBytes = 512 * 1024;
 constexpr i64 kShiftedMinChannels = 16;
@@ -76,6 +91,8 @@ constexpr i64 kTransposedMinK = 128;
 constexpr i64 kColTileBytes = 1024 * 1024;
 constexpr i64 kWeightChunks = 8;
 constexpr i64 kPartialBytes = 16 << 20;
+constexpr i64 kDirectMaxChannels = 16;
+constexpr i64 kDirectImageBytes = 8 << 20;
 
 enum class Path { pointwise, depthwise, im2col };
 
@@ -405,6 +422,192 @@ void depthwise_bwd(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w, c
       }
     }
   });
+}
+
+// ---------------------------------------------------------------------------
+// direct: few input channels, stride 1, one group (a 3-channel first layer).
+// K = c*kh*kw is too short for the GEMM micro-kernel to pay off, so the
+// passes are direct register-tiled kernels (conv_direct.h) on one image at a
+// time, its input zero-padded once per image:
+//   forward     x padded by p
+//   data grad   a forward of dout padded by d(k-1) - p, the taps flipped
+//               (needs dw_dx_is_fwd; otherwise col2im)
+//   weight      per image, dout against the taps of padded x; images summed
+//               in kWeightChunks fixed chunks, the chunks added in order;
+//               one pass with the data gradient and the bias sums, so dout
+//               comes from memory once
+
+template <typename T>
+DirectKernels<T> direct_table() {
+  switch (isa_active()) {
+    case Isa::avx512: return avx512::direct_kernels<T>();
+    case Isa::avx2: return avx2::direct_kernels<T>();
+    default: return generic::direct_kernels<T>();
+  }
+}
+
+// One image's padded x (per thread) is at most kDirectImageBytes.
+template <typename T>
+bool use_direct(const Conv2dParams& p) {
+  const i64 bytes = checked_mul(checked_mul(p.c, (p.h + 2 * p.ph) * (p.w + 2 * p.pw)), static_cast<i64>(sizeof(T)));
+  return p.groups == 1 && p.sh == 1 && p.sw == 1 && p.c <= kDirectMaxChannels && choose_path(p) == Path::im2col &&
+         bytes <= kDirectImageBytes;
+}
+
+// The data gradient as a direct forward: its padded dout image (per thread) at most kDirectImageBytes.
+template <typename T>
+bool use_direct_data(const Conv2dParams& p) {
+  if (!use_direct<T>(p) || !dw_dx_is_fwd(p)) return false;
+  const i64 hp = p.oh + 2 * (p.dh * (p.kh - 1) - p.ph), wp = p.ow + 2 * (p.dw * (p.kw - 1) - p.pw);
+  return checked_mul(checked_mul(p.f, hp * wp), static_cast<i64>(sizeof(T))) <= kDirectImageBytes;
+}
+
+// One image's padded input for a direct kernel: (planes, hp, wp) plus
+// `lanes` zeros (a row's last vector loads whole registers: past the last
+// plane by up to lanes - 1 values).
+struct DirectPad {
+  i64 planes, h, w, ph, pw, hp, wp, size;
+};
+inline DirectPad direct_pad(i64 planes, i64 h, i64 w, i64 ph, i64 pw, int lanes) {
+  const i64 hp = h + 2 * ph, wp = w + 2 * pw;
+  return {planes, h, w, ph, pw, hp, wp, round_up(checked_mul(planes, hp * wp) + lanes, 16)};
+}
+
+// xp = the planes of src (planes, h, w) zero-padded, then zeros to the end.
+template <typename T>
+void direct_fill(T* xp, const T* src, const DirectPad& d, const DwKernels<T>& k) {
+  for (i64 c = 0; c < d.planes; ++c) k.pad(xp + c * d.hp * d.wp, src + c * d.h * d.w, d.h, d.w, d.ph, d.pw);
+  std::fill(xp + d.planes * d.hp * d.wp, xp + d.size, T(0));
+}
+
+// off (planes*kh*kw,): tap (ci, ki, kj) at ci*hp*wp + ki*dh*wp + kj*dw of a padded input.
+inline const i64* direct_offsets(i64* off, i64 planes, const DirectPad& d, const Conv2dParams& p) {
+  for (i64 c = 0; c < planes; ++c)
+    for (i64 ki = 0; ki < p.kh; ++ki)
+      for (i64 kj = 0; kj < p.kw; ++kj)
+        off[(c * p.kh + ki) * p.kw + kj] = c * d.hp * d.wp + ki * p.dh * d.wp + kj * p.dw;
+  return off;
+}
+
+// out (n, f, oh, ow) = conv2d(x, w) + bias. wt (K, ldw) = w^T, zero columns past f.
+template <typename T>
+void direct_conv_fwd(T* out, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
+  const DirectKernels<T> kern = direct_table<T>();
+  const DwKernels<T> dk = dw_kernels<T>();
+  const i64 K = p.kdim(), ldw = round_up(p.f, 8);
+  const DirectPad d = direct_pad(p.c, p.h, p.w, p.ph, p.pw, kern.lanes);
+  T* wt = scratch<T>(checked_mul(K, ldw), 2);
+  for (i64 k = 0; k < K; ++k)
+    for (i64 o = 0; o < ldw; ++o) wt[k * ldw + o] = o < p.f ? w[o * K + k] : T(0);
+  const DirectGeom g{p.f, K, p.oh, p.ow, d.wp, direct_offsets(scratch<i64>(K, 3), p.c, d, p)};
+  const int threads = num_threads();
+  T* ws = scratch<T>(checked_mul(d.size, threads), 0);
+  parallel_for(p.n, 1, threads, [&](i64 n0, i64 n1) {
+    T* xp = ws + omp_get_thread_num() * d.size;
+    for (i64 n = n0; n < n1; ++n) {
+      direct_fill(xp, x + n * p.c * p.ipix(), d, dk);
+      kern.fwd(out + n * p.f * p.opix(), xp, wt, ldw, bias, g);
+    }
+  });
+}
+
+// The data gradient as a forward of dout padded by e = d(k-1) - p with the
+// taps flipped: wt (f*kh*kw, ldw) in scratch slot 2, row (fo, ki, kj) =
+// w[fo, :, kh-1-ki, kw-1-kj]; tap offsets written to off (f*kh*kw,).
+template <typename T>
+struct DirectData {
+  DirectPad d;   // one image's padded dout
+  DirectGeom g;  // dx (c, h, w) of one image
+  const T* wt;
+  i64 ldw;
+};
+
+template <typename T>
+DirectData<T> direct_data(const T* w, const Conv2dParams& p, int lanes, i64* off) {
+  const i64 khw = p.kh * p.kw, K = p.f * khw, ldw = round_up(p.c, 8);
+  const i64 eh = p.dh * (p.kh - 1) - p.ph, ew = p.dw * (p.kw - 1) - p.pw;
+  const DirectPad d = direct_pad(p.f, p.oh, p.ow, eh, ew, lanes);
+  T* wt = scratch<T>(checked_mul(K, ldw), 2);
+  for (i64 fo = 0; fo < p.f; ++fo)
+    for (i64 t = 0; t < khw; ++t)
+      for (i64 o = 0; o < ldw; ++o)
+        wt[(fo * khw + t) * ldw + o] = o < p.c ? w[(fo * p.c + o) * khw + khw - 1 - t] : T(0);
+  return {d, {p.c, K, p.h, p.w, d.wp, direct_offsets(off, p.f, d, p)}, wt, ldw};
+}
+
+// dx (n, c, h, w) = data gradient + bias, one image per item.
+template <typename T>
+void direct_conv_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const Conv2dParams& p) {
+  const DirectKernels<T> kern = direct_table<T>();
+  const DwKernels<T> dk = dw_kernels<T>();
+  const DirectData<T> e = direct_data(w, p, kern.lanes, scratch<i64>(p.f * p.kh * p.kw, 3));
+  const int threads = num_threads();
+  T* ws = scratch<T>(checked_mul(e.d.size, threads), 0);
+  parallel_for(p.n, 1, threads, [&](i64 n0, i64 n1) {
+    T* dp = ws + omp_get_thread_num() * e.d.size;
+    for (i64 n = n0; n < n1; ++n) {
+      direct_fill(dp, dout + n * p.f * p.opix(), e.d, dk);
+      kern.fwd(dx + n * p.c * p.ipix(), dp, e.wt, e.ldw, bias, e.g);
+    }
+  });
+}
+
+// dx (may be null), dw, db (may be null) in one pass over the images (n > 0),
+// so that each image's dout is read from memory once: padded for dx, then
+// read again from cache by the weight gradient and the bias sums. Per image
+// gw (f, K) goes to a per-thread buffer and is added into its chunk's
+// partial in image order (kWeightChunks chunks, whole chunks per thread);
+// the chunks, and the per-image bias sums, are added in order at the end.
+template <typename T>
+void direct_conv_bwd(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w, const Conv2dParams& p) {
+  const DirectKernels<T> kern = direct_table<T>();
+  const DwKernels<T> dk = dw_kernels<T>();
+  const i64 K = p.kdim(), wsize = p.f * K, P = p.opix();
+  const DirectPad d = direct_pad(p.c, p.h, p.w, p.ph, p.pw, kern.lanes);
+  i64* off = scratch<i64>(checked_mul(p.c + (dx ? p.f : 0), p.kh * p.kw), 3);
+  const DirectGeom g{p.f, K, p.oh, p.ow, d.wp, direct_offsets(off, p.c, d, p)};
+  const DirectData<T> e = dx ? direct_data(w, p, kern.lanes, off + K) : DirectData<T>{};
+  const i64 nchunks = min64(p.n, kWeightChunks), gsize = round_up(wsize, 16);
+  const i64 each = d.size + gsize + (dx ? e.d.size : 0);  // padded x, one image's gw, padded dout
+  const int threads = num_threads();
+  T* part = scratch<T>(checked_mul(nchunks, wsize) + checked_mul(p.n, p.f), 1);
+  T* part_b = part + nchunks * wsize;  // (n, f)
+  T* ws = scratch<T>(checked_mul(each, threads), 0);
+  parallel_for(nchunks, 1, threads, [&](i64 k0, i64 k1) {
+    T* xp = ws + omp_get_thread_num() * each;
+    T* gw = xp + d.size;
+    T* dp = gw + gsize;
+    for (i64 k = k0; k < k1; ++k) {
+      T* dst = part + k * wsize;
+      const i64 n0 = p.n * k / nchunks;
+      for (i64 n = n0; n < p.n * (k + 1) / nchunks; ++n) {
+        const T* dn = dout + n * p.f * P;
+        if (dx) {
+          direct_fill(dp, dn, e.d, dk);
+          kern.fwd(dx + n * p.c * p.ipix(), dp, e.wt, e.ldw, static_cast<const T*>(nullptr), e.g);
+        }
+        direct_fill(xp, x + n * p.c * p.ipix(), d, dk);
+        kern.wgrad(n == n0 ? dst : gw, dn, xp, g);
+        if (n > n0)
+          for (i64 i = 0; i < wsize; ++i) dst[i] += gw[i];
+        if (db)
+          for (i64 fo = 0; fo < p.f; ++fo) part_b[n * p.f + fo] = dk.sum(dn + fo * P, P);
+      }
+    }
+  });
+  parallel_for(wsize, 4096, threads, [&](i64 i0, i64 i1) {
+    for (i64 i = i0; i < i1; ++i) {
+      T s = part[i];
+      for (i64 k = 1; k < nchunks; ++k) s += part[k * wsize + i];
+      dw[i] = s;
+    }
+  });
+  if (db)
+    for (i64 fo = 0; fo < p.f; ++fo) {
+      T s = part_b[fo];
+      for (i64 n = 1; n < p.n; ++n) s += part_b[n * p.f + fo];
+      db[fo] = s;
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1243,6 +1446,7 @@ template <typename T>
 void conv2d_fwd(T* out, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
   if (p.n == 0) return;
   if (choose_path(p) == Path::depthwise) return depthwise_fwd(out, x, w, bias, p);
+  if (use_direct<T>(p)) return direct_conv_fwd(out, x, w, bias, p);
   if (use_shifted(p)) return fwd_shifted(out, x, w, bias, p);
   fwd_implicit(out, x, w, bias, p);
 }
@@ -1251,6 +1455,7 @@ template <typename T>
 void conv2d_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const Conv2dParams& p) {
   if (p.n == 0) return;
   if (choose_path(p) == Path::depthwise) return depthwise_bwd_data(dx, dout, w, bias, p);
+  if (use_direct_data<T>(p)) return direct_conv_bwd_data(dx, dout, w, bias, p);
   if (use_shifted_data(p)) return dgrad_shifted(dx, dout, w, bias, p);
   bwd_data_col2im(dx, dout, w, bias, p);
 }
@@ -1258,6 +1463,11 @@ void conv2d_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const Conv
 template <typename T>
 void conv2d_bwd(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w, const Conv2dParams& p) {
   if (choose_path(p) == Path::depthwise) return depthwise_bwd(dx, dw, db, dout, x, w, p);
+  if (p.n > 0 && use_direct<T>(p)) {  // dx too when it is a direct forward, else col2im first
+    const bool dx_direct = dx && use_direct_data<T>(p);
+    if (dx && !dx_direct) conv2d_bwd_data(dx, dout, w, static_cast<const T*>(nullptr), p);
+    return direct_conv_bwd(dx_direct ? dx : nullptr, dw, db, dout, x, w, p);
+  }
   if (dx) conv2d_bwd_data(dx, dout, w, static_cast<const T*>(nullptr), p);
   if (p.n == 0)
     std::fill(dw, dw + p.f * p.kdim(), T(0));

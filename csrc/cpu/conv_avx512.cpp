@@ -1,5 +1,10 @@
-// Depthwise conv plane kernels compiled for AVX-512 (body: conv_depthwise_simd.h).
+// Depthwise conv plane kernels and the direct few-channel kernels compiled
+// for AVX-512 (bodies: conv_depthwise_simd.h, conv_direct_simd.h).
+#include <type_traits>
+
 #include "conv_depthwise.h"
+#include "conv_direct_simd.h"
+#include "vec_avx512.h"
 
 namespace fastdl::cpu::avx512 {
 namespace {
@@ -13,5 +18,13 @@ DwKernels<T> depthwise_kernels() {
 }
 template DwKernels<float> depthwise_kernels<float>();
 template DwKernels<double> depthwise_kernels<double>();
+
+template <typename T>
+DirectKernels<T> direct_kernels() {
+  using V = std::conditional_t<std::is_same_v<T, float>, F32, F64>;
+  return {direct_fwd<V>, direct_wgrad<V>, V::W};
+}
+template DirectKernels<float> direct_kernels<float>();
+template DirectKernels<double> direct_kernels<double>();
 
 }  // namespace fastdl::cpu::avx512
