@@ -13,22 +13,36 @@
 namespace fastdl::cpu {
 namespace {  // internal linkage: see Note [ISA files]
 
-// Folds f(v) of every vector of a row into four accumulators (four
-// independent dependency chains), then combines them in a fixed order:
-// acc = op(op(a0, a1), op(a2, a3)). Padding lanes read `fill`.
+// Folds f(v) of every vector of elements [j0, j0 + c) into four accumulators
+// (four independent dependency chains), then combines them in a fixed order:
+// op(op(a0, a1), op(a2, a3)). Padding lanes read `fill`.
 template <class M, class Load, class Op>
-typename M::reg fold4(i64 c, typename M::T init, const Load& load, const Op& op) {
+typename M::reg fold4_block(i64 j0, i64 c, typename M::T init, const Load& load, const Op& op) {
   using reg = typename M::reg;
   reg a0 = M::set1(init), a1 = a0, a2 = a0, a3 = a0;
   i64 j = 0;
   for (; j + 4 * M::W <= c; j += 4 * M::W) {
-    a0 = op(a0, load(j, M::W));
-    a1 = op(a1, load(j + M::W, M::W));
-    a2 = op(a2, load(j + 2 * M::W, M::W));
-    a3 = op(a3, load(j + 3 * M::W, M::W));
+    a0 = op(a0, load(j0 + j, M::W));
+    a1 = op(a1, load(j0 + j + M::W, M::W));
+    a2 = op(a2, load(j0 + j + 2 * M::W, M::W));
+    a3 = op(a3, load(j0 + j + 3 * M::W, M::W));
   }
-  for (; j < c; j += M::W) a0 = op(a0, load(j, c - j < M::W ? c - j : M::W));
+  for (; j < c; j += M::W) a0 = op(a0, load(j0 + j, c - j < M::W ? c - j : M::W));
   return op(op(a0, a1), op(a2, a3));
+}
+
+// fold4_block over a whole row, in blocks of kFoldBlock elements whose results
+// are folded in order: a long sum's rounding error grows with the block count
+// plus the block length, not with the row length (a 70000-long dot product on
+// the scalar path: ~20 eps instead of ~130).
+constexpr i64 kFoldBlock = 1024;  // a multiple of 4 W for every vector width
+
+template <class M, class Load, class Op>
+typename M::reg fold4(i64 c, typename M::T init, const Load& load, const Op& op) {
+  typename M::reg acc = fold4_block<M>(0, c < kFoldBlock ? c : kFoldBlock, init, load, op);
+  for (i64 j0 = kFoldBlock; j0 < c; j0 += kFoldBlock)
+    acc = op(acc, fold4_block<M>(j0, c - j0 < kFoldBlock ? c - j0 : kFoldBlock, init, load, op));
+  return acc;
 }
 
 template <class M>
