@@ -114,13 +114,8 @@ PRELU_CASES = [
 
 @pytest.mark.parametrize("x_shape,a_shape", PRELU_CASES, ids=str)
 def test_prelu(x_shape, a_shape, backend, dtype, rng):
-    # One alpha: dalpha is one sum of x*dout over the negative x, cancelling at
-    # random; float32's error is then eps * sum|terms| / |sum| in any order, and
-    # it exceeded "2 x NumPy's float32 error" in 0.17% of draws (3000 tried);
-    # with a 1e-4 floor in none.
-    floor = 1e-4 if a_shape == (1,) else 1e-5
     check_op("prelu", [x_shape, a_shape], backend=backend, dtype=dtype, rng=rng,
-             gradcheck=np.prod(x_shape) <= 400, f32_floor=floor)
+             gradcheck=np.prod(x_shape) <= 400)
 
 
 def test_prelu_noncontiguous(backend, dtype, rng):
