@@ -33,6 +33,7 @@
 #include "conv_depthwise.h"
 #include "conv_direct_simd.h"
 #include "gemm/gemm.h"
+#include "reduce.h"
 
 namespace fastdl::cpu {
 
@@ -595,19 +596,8 @@ void direct_conv_bwd(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w,
       }
     }
   });
-  parallel_for(wsize, 4096, threads, [&](i64 i0, i64 i1) {
-    for (i64 i = i0; i < i1; ++i) {
-      T s = part[i];
-      for (i64 k = 1; k < nchunks; ++k) s += part[k * wsize + i];
-      dw[i] = s;
-    }
-  });
-  if (db)
-    for (i64 fo = 0; fo < p.f; ++fo) {
-      T s = part_b[fo];
-      for (i64 n = 1; n < p.n; ++n) s += part_b[n * p.f + fo];
-      db[fo] = s;
-    }
+  sum_rows(dw, part, nchunks, wsize, wsize);
+  if (db) sum_rows(db, part_b, p.n, p.f, p.f);
 }
 
 // ---------------------------------------------------------------------------

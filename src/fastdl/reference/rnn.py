@@ -18,9 +18,6 @@ __all__ = [
 ]
 
 
-_sigmoid = logistic
-
-
 def _zeros_if_none(a, shape, dtype):
     return np.zeros(shape, dtype) if a is None else a
 
@@ -79,8 +76,8 @@ def lstm_cell_forward(x, h, c, wx, wh, b=None):
     a = x @ wx + hh @ wh                              # (N, 4H)
     if b is not None:
         a = a + b
-    i, f = _sigmoid(a[:, :H]), _sigmoid(a[:, H:2 * H])
-    g, o = np.tanh(a[:, 2 * H:3 * H]), _sigmoid(a[:, 3 * H:])
+    i, f = logistic(a[:, :H]), logistic(a[:, H:2 * H])
+    g, o = np.tanh(a[:, 2 * H:3 * H]), logistic(a[:, 3 * H:])
     c_next = f * cc + i * g
     tc = np.tanh(c_next)
     h_next = o * tc
