@@ -138,6 +138,10 @@ CONV_T_LARGE = [
     ((2, 32, 6, 6), (32, 16, 3, 3), dict(stride=(1, 2), padding=1, dilation=(1, 3)), True),  # spaced col taps
     ((2, 32, 6, 6), (32, 16, 3, 3), dict(output_padding=1, dilation=2), True),  # stride 1, output_padding
     ((2, 32, 6, 6), (32, 1, 3, 3), dict(groups=32, output_padding=1, dilation=2), True),  # ... depthwise
+    # 4x4 s2 with enough channels: column phases written in interleaved pairs
+    ((2, 48, 7, 9), (48, 30, 4, 4), dict(stride=2, padding=1, output_padding=1), True),  # odd sizes, 30 channels
+    ((1, 96, 7, 6), (96, 28, 4, 4), dict(stride=2, padding=1, groups=2), True),         # groups, batch 1
+    ((2, 64, 5, 6), (64, 32, 4, 4), dict(stride=2, padding=1, dilation=(1, 2)), True),  # dilation: not in pairs
 ]
 
 
@@ -175,6 +179,7 @@ DETERMINISM = [
     ("conv2d", (3, 8, 15, 15), (8, 1, 3, 3), dict(groups=8, padding=1)),    # depthwise
     ("conv_transpose2d", (5, 16, 8, 8), (16, 8, 4, 4), dict(stride=2, padding=1)),
     ("conv_transpose2d", (3, 32, 8, 8), (32, 16, 4, 4), dict(stride=2, padding=1)),   # shifted, phases
+    ("conv_transpose2d", (3, 64, 8, 8), (64, 32, 4, 4), dict(stride=2, padding=1)),   # ... in column pairs
     ("conv2d", (1, 16, 30, 30), (16, 16, 3, 3), dict(stride=2, padding=1)),           # shifted, phases, batch 1
     ("conv2d", (11, 3, 20, 21), (32, 3, 3, 3), dict(padding=1)),            # direct, 8 uneven chunks
     ("conv2d", (3, 4, 9, 17), (6, 4, 5, 5), dict(padding=2)),               # direct, fewer images than chunks

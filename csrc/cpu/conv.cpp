@@ -26,6 +26,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "../core/isa.h"
 #include "../core/parallel.h"
@@ -1108,6 +1109,55 @@ inline DataPhase data_phase(const Conv2dParams& p, i64 a, i64 b) {
   return d;
 }
 
+// One dx row of every channel from the two column phases' transposed tiles:
+// o[c*cs + 2j] = t0[j*ld + c] + bias[c] (j < n0), o[c*cs + 2j + 1] = t1[j*ld + c]
+// + bias[c] (j < n1). float: 4x4 blocks transposed in registers (GCC/Clang
+// vector extensions, 16 bytes: every x86-64 has them); the same sums either way.
+//   t0, t1 (n0 or n1, ld) pixels x channels; bias (m,) or null; n0 = n1 or n1 + 1
+template <typename T>
+void interleave_pairs_t(T* __restrict o, i64 cs, const T* __restrict t0, const T* __restrict t1, i64 ld,
+                        const T* bias, i64 m, i64 n0, i64 n1) {
+  i64 c0 = 0, j4 = 0;
+#if defined(__GNUC__)
+  if constexpr (std::is_same_v<T, float>) {
+    typedef float v4 __attribute__((vector_size(16)));
+    auto ld4 = [](const float* s) { v4 v; __builtin_memcpy(&v, s, sizeof v); return v; };
+    auto st4 = [](float* d, v4 v) { __builtin_memcpy(d, &v, sizeof v); };
+    // r[k]: pixel j + k, channels c .. c+3  ->  per channel, pixels j .. j+3
+    auto transpose = [](const v4* r, v4* t) {
+      const v4 a0 = __builtin_shufflevector(r[0], r[1], 0, 4, 1, 5), a1 = __builtin_shufflevector(r[0], r[1], 2, 6, 3, 7);
+      const v4 a2 = __builtin_shufflevector(r[2], r[3], 0, 4, 1, 5), a3 = __builtin_shufflevector(r[2], r[3], 2, 6, 3, 7);
+      t[0] = __builtin_shufflevector(a0, a2, 0, 1, 4, 5), t[1] = __builtin_shufflevector(a0, a2, 2, 3, 6, 7);
+      t[2] = __builtin_shufflevector(a1, a3, 0, 1, 4, 5), t[3] = __builtin_shufflevector(a1, a3, 2, 3, 6, 7);
+    };
+    j4 = n1 / 4 * 4;
+    for (c0 = 0; c0 + 4 <= m; c0 += 4) {
+      v4 bv[4];
+      for (int q = 0; q < 4; ++q) bv[q] = v4{} + (bias ? bias[c0 + q] : 0.0f);
+      for (i64 j = 0; j < j4; j += 4) {
+        v4 r[4], x[4], y[4];
+        for (int q = 0; q < 4; ++q) r[q] = ld4(t0 + (j + q) * ld + c0);
+        transpose(r, x);
+        for (int q = 0; q < 4; ++q) r[q] = ld4(t1 + (j + q) * ld + c0);
+        transpose(r, y);
+        for (int q = 0; q < 4; ++q) {
+          float* d = o + (c0 + q) * cs + 2 * j;
+          st4(d, __builtin_shufflevector(x[q], y[q], 0, 4, 1, 5) + bv[q]);
+          st4(d + 4, __builtin_shufflevector(x[q], y[q], 2, 6, 3, 7) + bv[q]);
+        }
+      }
+    }
+  }
+#endif
+  // what the blocks left: channels from c0 at every pixel, and pixels from j4 below c0
+  for (i64 c = 0; c < m; ++c) {
+    const T bv = bias ? bias[c] : T(0);
+    T* d = o + c * cs;
+    for (i64 j = c < c0 ? j4 : 0; j < n0; ++j) d[2 * j] = t0[j * ld + c] + bv;
+    for (i64 j = c < c0 ? j4 : 0; j < n1; ++j) d[2 * j + 1] = t1[j * ld + c] + bv;
+  }
+}
+
 // dx (n, c, h, w) = data gradient (+ bias (c,)) by shifted GEMM. Per (image,
 // group, band of dx-phase rows): column copies of dout, copy m holding
 // columns j + f0 + m (f0 the smallest column shift of any phase), shared by
@@ -1138,7 +1188,19 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
   // A per tap: w_tap^T (cg, fg); a phase's kernel row with consecutive column
   // taps reads the taps (ki, kj_0), (ki, kj_1), ... as one (cg, taps*fg) matrix
   // because taps of one kernel row with kj falling are packed next to each other.
+  // Column stride 2 with taps in every phase (a 4x4 stride-2 upsampler): the
+  // two column phases of a row phase are kept in channels-as-rows tiles and
+  // written together, interleaved (a vectorised copy out); otherwise each
+  // phase's tile is written alone, with stride sw.
+  bool all_taps = true;  // every phase has taps, its column taps at consecutive shifts
+  for (i64 k = 0; k < nph; ++k) {
+    all_taps &= ph[k].nki > 0 && ph[k].nkj > 0;
+    for (i64 c = 1; c < ph[k].nkj; ++c) all_taps &= ph[k].f[c] == ph[k].f[c - 1] + 1;
+  }
   const bool tr = transposed_cheaper(cg, rows * wq, u.mr, u.nr) && fg * p.kh * p.kw / nph >= kTransposedMinK;
+  i64 crows = 1;  // rows per chunk: whole micro-tiles of pixels
+  while (crows * wq % u.mr != 0 && crows <= 8) ++crows;
+  const bool pairs = tr && p.sw == 2 && p.w >= 2 && all_taps && crows <= 8 && crows <= rows;
   const i64 mpad = round_up(cg, tr ? u.nr : u.mr);
   // Packs w (group, kernel row) as A panels (cg, k), or as B panels (k, cg) when transposed.
   auto pack = [&](T* dst, i64 groups, i64 nrows, i64 k, const auto& src) {
@@ -1167,12 +1229,15 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
   }
   const ShiftBand big = make_shift_band(rows, e1 - e0, wq, u.nr);
   const i64 src_size = round_up(ncopies * fg * big.plane + u.nr + u.mr, 16);
-  const i64 each = src_size + round_up(tr ? round_up(big.q, u.mr) * mpad : mpad * big.qpad, 16);
+  // per thread: dout copies, output tile (pairs: the two column phases' tiles of one chunk)
+  const i64 ot_size = pairs ? round_up(crows * wq * mpad, 16)
+                            : round_up(tr ? round_up(big.q, u.mr) * mpad : mpad * big.qpad, 16);
+  const i64 each = src_size + (pairs ? 2 : 1) * ot_size;
   const int threads = num_threads();
   T* ws = scratch<T>(checked_mul(each, threads), 0);
   parallel_for(items, 1, threads, [&](i64 i0, i64 i1) {
     T* src = ws + omp_get_thread_num() * each;
-    T* ot = src + src_size;
+    T* const ot0 = src + src_size;
     for (i64 it = i0; it < i1; ++it) {
       const i64 bi = it % nbands, ng = it / nbands, g = ng % p.groups, n = ng / p.groups;
       const i64 r0 = bi * rows, r1 = std::min(nh, r0 + rows);
@@ -1195,7 +1260,27 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
         }
         std::fill(src + ncopies * fg * b.plane, src + ncopies * fg * b.plane + u.nr + u.mr, T(0));
       }
-      for (i64 k = 0; k < nph; ++k) {
+      // pairs: per row phase and chunk of crows rows, both column phases'
+      // tiles (they stay in L1), then the dx rows they make, interleaved
+      for (i64 a = 0; pairs && a < p.sh; ++a) {
+        const DataPhase* d2 = ph + a * 2;
+        const i64 pr1 = std::min(r1, d2[0].nh);
+        for (i64 i0 = r0; i0 < pr1; i0 += crows) {
+          const i64 nrows = min64(crows, pr1 - i0), off = (i0 - r0) * b.wq;
+          for (i64 c = 0; c < 2; ++c) {
+            const DataPhase& d = d2[c];
+            for (i64 r = 0; r < d.nki; ++r)
+              shifted_calls_t(ot0 + c * ot_size, wrow + (((a * 2 + c) * p.kh + r) * p.groups + g) * mpad * maxtaps * fg,
+                              src + (d.e[r] - e0) * b.wq + (d.f[0] - f0) * fg * b.plane + off, b.plane, d.nkj * fg,
+                              mpad, round_up(nrows * b.wq, u.mr), r == 0, u);
+          }
+          for (i64 i = 0; i < nrows; ++i)
+            interleave_pairs_t(dxg + ((i0 + i) * p.sh + a) * p.w, p.ipix(), ot0 + i * b.wq * mpad,
+                               ot0 + ot_size + i * b.wq * mpad, mpad, bias ? bias + g * cg : nullptr, cg, d2[0].nw,
+                               d2[1].nw);
+        }
+      }
+      for (i64 k = 0; !pairs && k < nph; ++k) {
         const DataPhase& d = ph[k];
         const i64 pr1 = std::min(r1, d.nh);
         if (r0 >= pr1 || d.nw == 0) continue;
@@ -1203,6 +1288,7 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
         bool consecutive = true;
         for (i64 c = 1; c < d.nkj; ++c) consecutive &= d.f[c] == d.f[c - 1] + 1;
         const i64 qr = round_up(b.q, u.mr);
+        T* ot = ot0;
         auto calls = [&](const T* wm, const T* b0, i64 k, bool first) {
           if (tr)
             shifted_calls_t(ot, wm, b0, b.plane, k, mpad, qr, first, u);
