@@ -1427,18 +1427,27 @@ void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p
     });
   }
   // dw[g*fg + f, c, ki, kj] = sum over chunks, in order, of part[k][g][ki][f][kj*cg + c]
-  // (full: part[k][g][0][f][(ki*kw + kj)*cg + c])
+  // (full: part[k][g][0][f][(ki*kw + kj)*cg + c]): the chunks are added into
+  // chunk 0 row by row (contiguous, vectorised; each sum still in chunk order),
+  // then permuted into dw
   parallel_for(p.f, 4, threads, [&](i64 f0, i64 f1) {
     for (i64 gf = f0; gf < f1; ++gf) {
       const i64 g = gf / fg, fo = gf % fg;
-      for (i64 c = 0; c < cg; ++c)
-        for (i64 t = 0; t < khw; ++t) {
-          const i64 i = rt.full ? (g * mpad + fo) * npad + t * cg + c
-                                : ((g * p.kh + t / p.kw) * mpad + fo) * npad + (t % p.kw) * cg + c;
-          T s = part[i];
-          for (i64 k = 1; k < nchunks; ++k) s += part[k * psize + i];
-          dw[(gf * cg + c) * khw + t] = s;
+      for (i64 r = 0; r < nrow; ++r) {
+        T* __restrict s = part + ((g * nrow + r) * mpad + fo) * npad;
+        for (i64 k = 1; k < nchunks; ++k) {
+          const T* __restrict pk = s + k * psize;
+          for (i64 j = 0; j < ncol; ++j) s[j] += pk[j];
         }
+      }
+      for (i64 c = 0; c < cg; ++c)
+        for (i64 ki = 0; ki < p.kh; ++ki)
+          for (i64 kj = 0; kj < p.kw; ++kj) {
+            const i64 t = ki * p.kw + kj;
+            const i64 i = rt.full ? (g * mpad + fo) * npad + t * cg + c
+                                  : ((g * p.kh + ki) * mpad + fo) * npad + kj * cg + c;
+            dw[(gf * cg + c) * khw + t] = part[i];
+          }
     }
   });
 }
