@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "../core/isa.h"
 #include "../core/parallel.h"
@@ -1023,8 +1024,11 @@ void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dPara
                   nrow * kk >= kTransposedMinK;
   // weights per kernel row, k = (kj, c): A panels (fg, k), or B panels (k, fg) when transposed
   const i64 mpad = round_up(fg, tr ? u.nr : u.mr);
-  auto wsrc = [&](i64 g, i64 row, i64 f, i64 col) {  // col = ((ki,) kj, c)
-    return w[((g * fg + f) * cg + col % cg) * khw + (rt.full ? col / cg : row * p.kw + col / cg)];
+  // col = ((ki,) kj, c) sits at coff[col] (+ the kernel row) in filter f's (cg, kh, kw)
+  std::vector<i64> coff(kk);
+  for (i64 col = 0; col < kk; ++col) coff[col] = (col % cg) * khw + col / cg;
+  auto wsrc = [&](i64 g, i64 row, i64 f, i64 col) {
+    return w[(g * fg + f) * cg * khw + coff[col] + (rt.full ? 0 : row * p.kw)];
   };
   T* wpk = scratch<T>(checked_mul(p.groups * nrow * mpad, kk), 2);
   if (tr)
@@ -1209,23 +1213,27 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
     else
       pack_row_panels(dst, groups, nrows, cg, k, u, src);
   };
-  T* wpk = scratch<T>(checked_mul(p.groups * khw * mpad, fg), 2);
-  pack(wpk, p.groups, khw, fg, [&](i64 g, i64 t, i64 c, i64 f) { return w[((g * fg + f) * cg + c) * khw + t]; });
+  // (per tap only where some phase's column taps are not consecutive)
+  bool per_tap = false;
+  for (i64 k = 0; k < nph; ++k)
+    for (i64 c = 1; c < ph[k].nkj; ++c) per_tap |= ph[k].nki > 0 && ph[k].f[c] != ph[k].f[c - 1] + 1;
+  T* wpk = per_tap ? scratch<T>(checked_mul(p.groups * khw * mpad, fg), 2) : nullptr;
+  if (per_tap)
+    pack(wpk, p.groups, khw, fg, [&](i64 g, i64 t, i64 c, i64 f) { return w[((g * fg + f) * cg + c) * khw + t]; });
   // ... which needs each kernel row's taps in falling kj order with one k range:
   // per (phase, ki) pack again when the phase has several column taps.
   i64 maxtaps = 1;
   for (i64 k = 0; k < nph; ++k) maxtaps = std::max(maxtaps, ph[k].nkj);
   T* wrow = scratch<T>(checked_mul(checked_mul(p.groups * nph * p.kh * mpad, maxtaps), fg), 1);
+  std::vector<i64> coff(maxtaps * fg);  // col = (tap, f) of a phase's kernel row sits at coff[col] (+ c*khw + ki*kw)
   for (i64 k = 0; k < nph; ++k) {
     const DataPhase& d = ph[k];
     if (d.nkj == 0) continue;
+    for (i64 col = 0; col < d.nkj * fg; ++col) coff[col] = (col % fg) * cg * khw + d.kj[col / fg];
     for (i64 r = 0; r < d.nki; ++r)
       for (i64 g = 0; g < p.groups; ++g)
         pack(wrow + ((k * p.kh + r) * p.groups + g) * mpad * maxtaps * fg, 1, 1, d.nkj * fg,
-             [&](i64, i64, i64 c, i64 col) {
-               const i64 t = d.ki[r] * p.kw + d.kj[col / fg];
-               return w[((g * fg + col % fg) * cg + c) * khw + t];
-             });
+             [&](i64, i64, i64 c, i64 col) { return w[g * fg * cg * khw + coff[col] + c * khw + d.ki[r] * p.kw]; });
   }
   const ShiftBand big = make_shift_band(rows, e1 - e0, wq, u.nr);
   const i64 src_size = round_up(ncopies * fg * big.plane + u.nr + u.mr, 16);
