@@ -939,6 +939,29 @@ void shifted_calls(T* ot, const T* a, const T* b0, i64 plane, i64 k, i64 mpad, i
       }
 }
 
+// The same call set written straight into its destination: c (m, q), row
+// stride ldc (+)= A (m, k) @ B (k, q), edge tiles clipped to m rows and q
+// columns (no padded tile, no copy out). A packed for mpad = m rounded up to mr.
+template <typename T>
+void shifted_calls_to(T* c, i64 ldc, const T* a, const T* b0, i64 plane, i64 k, i64 m, i64 q, bool first,
+                      const Micro<T>& u) {
+  const i64 mpad = round_up(m, u.mr);
+  for (i64 q0 = 0; q0 < q; q0 += u.nr)
+    for (i64 r = 0; r < m; r += u.mr)
+      for (i64 pc = 0; pc < k; pc += u.kc) {
+        const i64 kb = min64(u.kc, k - pc);
+        u.fn(min64(u.mr, m - r), min64(u.nr, q - q0), kb, T(1), a + pc * mpad + r * kb, 1, u.mr,
+             b0 + pc * plane + q0, plane, first && pc == 0 ? T(0) : T(1), c + r * ldc + q0, ldc, 1);
+      }
+}
+
+// Channel rows c (m, q), row stride ldc, set to bias (m,) (the direct call
+// sets then add every term).
+template <typename T>
+void fill_bias_rows(T* c, i64 ldc, const T* bias, i64 m, i64 q) {
+  for (i64 i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + q, bias[i]);
+}
+
 // B panels for the transposed orientation: for group g and kernel row
 // `row`, the (k, n) matrix src(g, row, kk, col) in panels of nr columns:
 // panel j at dst + (g*nrows + row)*k*npad + j*k*nr, element (kk, jj) at
@@ -1037,9 +1060,9 @@ void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dPara
     pack_row_panels(wpk, p.groups, nrow, fg, kk, u, wsrc);
   const ShiftBand big = make_shift_band(rows, rt.max_di, p.ow, u.nr);
   const i64 qrows = round_up(big.q, u.mr);                      // transposed: pixel rows computed
-  const i64 ot_size = round_up(tr ? qrows * mpad : mpad * big.qpad, 16);
+  const i64 ot_size = tr ? round_up(qrows * mpad, 16) : 0;
   const i64 xb_size = round_up(rt.slots * p.kw * cg * big.plane + u.nr + u.mr, 16);
-  const i64 each = xb_size + ot_size;  // per thread: band copies, output band
+  const i64 each = xb_size + ot_size;  // per thread: band copies, transposed output tile
   const int threads = num_threads();
   T* ws = scratch<T>(checked_mul(each, threads), 0);
   parallel_for(items, 1, threads, [&](i64 i0, i64 i1) {
@@ -1051,11 +1074,15 @@ void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dPara
       const ShiftBand b = make_shift_band(r1 - r0, rt.max_di, p.ow, u.nr);
       const i64 qr = round_up(b.q, u.mr);
       const T* xg = x + (n * p.c + g * cg) * p.ipix();
+      // rows r0 .. r1 of each channel are contiguous in out: the plain
+      // orientation writes there directly (bias first, when there is one)
+      T* og = out + ((n * p.f + g * fg) * p.oh + r0) * p.ow;
+      if (!tr && bias) fill_bias_rows(og, p.opix(), bias + g * fg, fg, b.q);
       auto calls = [&](const T* wrow, const T* b0, i64 plane, bool first) {
         if (tr)
           shifted_calls_t(ot, wrow, b0, plane, kk, mpad, qr, first, u);
         else
-          shifted_calls(ot, wrow, b0, plane, kk, mpad, b.qpad, first, u);
+          shifted_calls_to(og, p.opix(), wrow, b0, plane, kk, fg, b.q, first && !bias, u);
       };
       if (pointwise && !tr && b.q == b.qpad) {  // the band is x itself (channel stride h*w); no copy
         calls(wpk + g * mpad * kk, xg + r0 * p.ow, p.ipix(), true);
@@ -1065,19 +1092,14 @@ void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dPara
           calls(wpk + (g * nrow + r) * mpad * kk, xb + rt.slot[r] * p.kw * cg * b.plane + rt.di[r] * b.wq, b.plane,
                 r == 0);
       }
-      // rows r0 .. r1 of each channel are contiguous in out; the transposed
-      // tile (pixels, channels) is read in strips of 64 pixels that stay in L1
-      T* og = out + ((n * p.f + g * fg) * p.oh + r0) * p.ow;
+      // the transposed tile (pixels, channels) is read in strips of 64 pixels that stay in L1
       constexpr i64 kStrip = 64;
-      for (i64 q0 = 0; q0 < b.q; q0 += (tr ? kStrip : b.q)) {
-        const i64 q1 = tr ? min64(b.q, q0 + kStrip) : b.q;
+      for (i64 q0 = 0; tr && q0 < b.q; q0 += kStrip) {
+        const i64 q1 = min64(b.q, q0 + kStrip);
         for (i64 fo = 0; fo < fg; ++fo) {
           const T bv = bias ? bias[g * fg + fo] : T(0);
           T* o = og + fo * p.opix();
-          if (tr)
-            for (i64 q = q0; q < q1; ++q) o[q] = ot[q * mpad + fo] + bv;
-          else
-            for (i64 q = q0; q < q1; ++q) o[q] = ot[fo * b.qpad + q] + bv;
+          for (i64 q = q0; q < q1; ++q) o[q] = ot[q * mpad + fo] + bv;
         }
       }
     }
