@@ -1319,9 +1319,16 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
         for (i64 c = 1; c < d.nkj; ++c) consecutive &= d.f[c] == d.f[c - 1] + 1;
         const i64 qr = round_up(b.q, u.mr);
         T* ot = ot0;
+        // stride 1, plain orientation: rows r0 .. r1 of each channel are
+        // contiguous in dx, written directly (bias first, when there is one)
+        const bool direct = !tr && nph == 1 && taps;
+        T* dxr = dxg + r0 * p.w;
+        if (direct && bias) fill_bias_rows(dxr, p.ipix(), bias + g * cg, cg, b.q);
         auto calls = [&](const T* wm, const T* b0, i64 k, bool first) {
           if (tr)
             shifted_calls_t(ot, wm, b0, b.plane, k, mpad, qr, first, u);
+          else if (direct)
+            shifted_calls_to(dxr, p.ipix(), wm, b0, b.plane, k, cg, b.q, first && !bias, u);
           else
             shifted_calls(ot, wm, b0, b.plane, k, mpad, b.qpad, first, u);
         };
@@ -1338,7 +1345,7 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
         }
         // the phase's dx values (a phase no tap reaches gets the bias); the
         // transposed tile (pixels, channels) is read a row of pixels at a time
-        for (i64 i = r0; i < pr1; ++i)
+        for (i64 i = r0; !direct && i < pr1; ++i)
           for (i64 c = 0; c < cg; ++c) {
             const T bv = bias ? bias[g * cg + c] : T(0);
             T* o = dxg + (c * p.h + i * p.sh + d.a) * p.w + d.b;
