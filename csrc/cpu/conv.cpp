@@ -1364,13 +1364,72 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
 
 // The weight gradient's band, channels last: row slot s, position t*ow + j,
 // value (kj, c) at xt[((s*span + t*ow + j)*kw + kj)*cg + c] = the forward
-// band's (s, kj, c, t, j); span = plane + qpad - q (positions the last q
-// panel reads past the band are 0). A full band keeps the slots together
+// band's (s, kj, c, t, j); span >= plane positions per slot (those past
+// the band are 0). A full band keeps the slots together
 // per position instead: value (s, kj, c) at xt[((t*ow + j)*kh + s)*kw*cg + kj*cg + c].
+// dst[j*ldd + c] = src[c*lds + j] for c < m, j < n (rows of m channels to
+// channels-last). float: 4x4 blocks transposed in registers, as in
+// interleave_pairs_t; the rest element by element.
 template <typename T>
-void fwd_band_t(T* __restrict xt, const T* __restrict xg, const Conv2dParams& p, const RowTaps& rt,
-                const ShiftBand& b, i64 r0, i64 span) {
+void transpose_to_channels_last(T* __restrict dst, i64 ldd, const T* __restrict src, i64 lds, i64 m, i64 n) {
+  i64 c0 = 0, j4 = 0;
+#if defined(__GNUC__)
+  if constexpr (std::is_same_v<T, float>) {
+    typedef float v4 __attribute__((vector_size(16)));
+    auto ld4 = [](const float* s) { v4 v; __builtin_memcpy(&v, s, sizeof v); return v; };
+    auto st4 = [](float* d, v4 v) { __builtin_memcpy(d, &v, sizeof v); };
+    j4 = n / 4 * 4;
+    for (c0 = 0; c0 + 4 <= m; c0 += 4)
+      for (i64 j = 0; j < j4; j += 4) {
+        v4 r[4];
+        for (int q = 0; q < 4; ++q) r[q] = ld4(src + (c0 + q) * lds + j);
+        const v4 a0 = __builtin_shufflevector(r[0], r[1], 0, 4, 1, 5), a1 = __builtin_shufflevector(r[0], r[1], 2, 6, 3, 7);
+        const v4 a2 = __builtin_shufflevector(r[2], r[3], 0, 4, 1, 5), a3 = __builtin_shufflevector(r[2], r[3], 2, 6, 3, 7);
+        st4(dst + j * ldd + c0, __builtin_shufflevector(a0, a2, 0, 1, 4, 5));
+        st4(dst + (j + 1) * ldd + c0, __builtin_shufflevector(a0, a2, 2, 3, 6, 7));
+        st4(dst + (j + 2) * ldd + c0, __builtin_shufflevector(a1, a3, 0, 1, 4, 5));
+        st4(dst + (j + 3) * ldd + c0, __builtin_shufflevector(a1, a3, 2, 3, 6, 7));
+      }
+  }
+#endif
+  // what the blocks left: channels from c0 at every column, and columns from j4 below c0
+  for (i64 c = 0; c < m; ++c)
+    for (i64 j = c < c0 ? j4 : 0; j < n; ++j) dst[j * ldd + c] = src[c * lds + j];
+}
+
+// Not full: each input row is transposed once into xr, a zero-padded
+// channels-last row ((w + 2 pw) positions of cg values), and position j's
+// kw*cg values are then cg-value copies from it (one copy when dw = 1).
+template <typename T>
+void fwd_band_t(T* __restrict xt, T* __restrict xr, const T* __restrict xg, const Conv2dParams& p,
+                const RowTaps& rt, const ShiftBand& b, i64 r0, i64 span) {
   const i64 cg = p.cg(), kc = p.kw * cg, stride = rt.full ? rt.slots * kc : kc;  // values per position
+  if (!rt.full) {
+    const i64 wp = p.w + 2 * p.pw;
+    std::fill(xr, xr + p.pw * cg, T(0));
+    std::fill(xr + (p.pw + p.w) * cg, xr + wp * cg, T(0));
+    for (i64 s = 0; s < rt.slots; ++s) {
+      T* xs = xt + s * span * kc;
+      for (i64 t = 0; t < b.hb; ++t) {
+        T* d = xs + t * b.wq * kc;
+        const i64 ih = (r0 + t) * p.sh + rt.a[s] - p.ph;
+        if (ih < 0 || ih >= p.h) {
+          std::fill(d, d + b.wq * kc, T(0));
+          continue;
+        }
+        transpose_to_channels_last(xr + p.pw * cg, cg, xg + ih * p.w, p.ipix(), cg, p.w);
+        for (i64 j = 0; j < b.wq; ++j) {
+          const T* sj = xr + j * p.sw * cg;
+          if (p.dw == 1)
+            std::memcpy(d + j * kc, sj, sizeof(T) * kc);
+          else
+            for (i64 kj = 0; kj < p.kw; ++kj) std::memcpy(d + j * kc + kj * cg, sj + kj * p.dw * cg, sizeof(T) * cg);
+        }
+      }
+      std::fill(xs + b.hb * b.wq * kc, xs + span * kc, T(0));
+    }
+    return;
+  }
   std::fill(xt, xt + rt.slots * span * kc, T(0));
   for (i64 s = 0; s < rt.slots; ++s)
     for (i64 t = 0; t < b.hb; ++t) {
@@ -1416,10 +1475,11 @@ void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p
   const i64 nchunks = std::clamp(kPartialBytes / pbytes, i64{1}, min64(p.n, kWeightChunks));
   const int threads = num_threads();
   const ShiftBand big = make_shift_band(rows, rt.max_di, p.ow, u.nr);
-  const i64 span = big.plane + big.qpad;  // per row slot, positions (the last q panel reads past)
+  const i64 span = big.plane;  // positions per row slot (the calls sum exactly b.q of them, never past)
   // xt: the channels-last band, plus nr values the last column panel reads past kw*cg
   const i64 xt_size = round_up(rt.slots * span * kc + u.nr, 16);
-  const i64 each = xt_size;
+  const i64 xr_size = round_up((p.w + 2 * p.pw) * cg, 16);  // one padded channels-last input row
+  const i64 each = xt_size + xr_size;
 
   // Images [n0, n1) into dst, tiles [t0, t1) only: for each (image, band) in
   // order, dst += dout band @ band^T (the first contribution overwrites; rows
@@ -1431,7 +1491,7 @@ void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p
         for (i64 bi = 0; bi < nbands; ++bi) {
           const i64 r0 = bi * rows;
           const ShiftBand b = make_shift_band(std::min(p.oh, r0 + rows) - r0, rt.max_di, p.ow, u.nr);
-          fwd_band_t(xt, x + (n * p.c + g * cg) * p.ipix(), p, rt, b, r0, span);
+          fwd_band_t(xt, xt + xt_size, x + (n * p.c + g * cg) * p.ipix(), p, rt, b, r0, span);
           std::fill(xt + rt.slots * span * kc, xt + rt.slots * span * kc + u.nr, T(0));
           // A is dout itself: the band's q = i*ow + j are contiguous in each channel (row stride opix)
           const T* da = dout + (n * p.f + g * fg) * p.opix() + r0 * p.ow;
