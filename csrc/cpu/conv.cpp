@@ -1012,11 +1012,33 @@ template <typename T>
 void fwd_band(T* __restrict xb, const T* __restrict xg, const Conv2dParams& p, const RowTaps& rt,
               const ShiftBand& b, i64 r0, i64 nr) {
   const i64 cg = p.cg();
+  // stride 1 and band rows as wide as x's: band rows t .. of a copy are
+  // consecutive x rows laid end to end, so a channel's rows are one copy
+  const bool block = p.sh == 1 && p.sw == 1 && b.wq == p.w;
   for (i64 s = 0; s < rt.slots; ++s)
     for (i64 kj = 0; kj < p.kw; ++kj) {
       const i64 b0 = kj * p.dw - p.pw;  // input column of j = 0
       i64 lo, hi;
       band_cols(b.wq, p.sw, b0, p.w, &lo, &hi);
+      if (block) {  // one copy per channel plane, then the columns outside [lo, hi) zeroed
+        const i64 ih0 = r0 + rt.a[s] - p.ph;  // input row of t = 0
+        const i64 t0 = std::clamp(-ih0, i64{0}, b.hb), t1 = std::clamp(p.h - ih0, t0, b.hb);
+        for (i64 c = 0; c < cg; ++c) {
+          T* dp = xb + ((s * p.kw + kj) * cg + c) * b.plane;
+          std::fill(dp, dp + t0 * b.wq, T(0));
+          std::fill(dp + t1 * b.wq, dp + b.hb * b.wq, T(0));
+          if (t1 == t0) continue;
+          T* d0 = dp + t0 * b.wq;
+          if (hi > lo)  // (t0, lo) .. (t1 - 1, hi): every value read lies in rows ih0 + t0 .. ih0 + t1 - 1
+            std::memcpy(d0 + lo, xg + (c * p.h + ih0 + t0) * p.w + b0 + lo,
+                        sizeof(T) * ((t1 - t0 - 1) * b.wq + hi - lo));
+          for (i64 t = 0; t < t1 - t0; ++t) {
+            for (i64 j = 0; j < lo; ++j) d0[t * b.wq + j] = T(0);
+            for (i64 j = hi; j < b.wq; ++j) d0[t * b.wq + j] = T(0);
+          }
+        }
+        continue;
+      }
       for (i64 c = 0; c < cg; ++c)
         for (i64 t = 0; t < b.hb; ++t) {
           T* d = xb + ((s * p.kw + kj) * cg + c) * b.plane + t * b.wq;
