@@ -1300,6 +1300,24 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
         for (i64 m = 0; m < ncopies; ++m) {
           i64 lo, hi;
           band_cols(b.wq, 1, f0 + m, p.ow, &lo, &hi);
+          if (b.wq == p.ow) {  // band rows as wide as dout's: a channel's rows are one copy (see fwd_band)
+            const i64 t0 = std::clamp(-(r0 + e0), i64{0}, b.hb), t1 = std::clamp(p.oh - (r0 + e0), t0, b.hb);
+            for (i64 fo = 0; fo < fg; ++fo) {
+              T* dp = src + (m * fg + fo) * b.plane;
+              std::fill(dp, dp + t0 * b.wq, T(0));
+              std::fill(dp + t1 * b.wq, dp + b.hb * b.wq, T(0));
+              if (t1 == t0) continue;
+              T* d0 = dp + t0 * b.wq;
+              if (hi > lo)
+                std::memcpy(d0 + lo, dg + (fo * p.oh + r0 + e0 + t0) * p.ow + f0 + m + lo,
+                            sizeof(T) * ((t1 - t0 - 1) * b.wq + hi - lo));
+              for (i64 t = 0; t < t1 - t0; ++t) {
+                for (i64 j = 0; j < lo; ++j) d0[t * b.wq + j] = T(0);
+                for (i64 j = hi; j < b.wq; ++j) d0[t * b.wq + j] = T(0);
+              }
+            }
+            continue;
+          }
           for (i64 fo = 0; fo < fg; ++fo)
             for (i64 t = 0; t < b.hb; ++t) {
               T* d = src + (m * fg + fo) * b.plane + t * b.wq;
