@@ -66,6 +66,10 @@ CONV2D_LARGE = [
     ((2, 300, 7, 6), (26, 300, 3, 3), dict(padding=1), True),               # C > kc: channel blocks
     ((2, 24, 8, 9), (18, 24, 3, 3), dict(padding=3), True),                 # padding > d(k-1): col2im dx
     ((2, 24, 9, 9), (36, 24, 2, 2), dict(padding=(0, 1)), True),            # even kernel
+    # shifted calls written straight into out / dx: row tiles past F and C, column tiles past the band
+    ((2, 128, 16, 16), (128, 128, 3, 3), dict(padding=1), True),            # the 128-channel benchmark layer
+    ((1, 40, 6, 7), (30, 20, 3, 3), dict(groups=2, padding=1), True),       # groups, F/groups = 15, 42 pixels
+    ((2, 24, 11, 13), (20, 24, 3, 3), dict(stride=2, padding=1, dilation=(1, 2)), True),  # dw band: per-tap copies
     # shifted GEMM on phases (strided)
     ((2, 20, 15, 16), (18, 20, 4, 4), dict(stride=2, padding=1), True),
     ((2, 16, 17, 13), (20, 16, 3, 3), dict(stride=(2, 1), padding=(1, 2), dilation=(2, 1)), True),
@@ -105,6 +109,12 @@ LAYOUTS = {
 @pytest.mark.parametrize("layout", LAYOUTS, ids=str)
 def test_conv2d_layouts(layout, backend, dtype, rng):
     check_op("conv2d", [(2, 3, 6, 5), (4, 3, 3, 3), (4,)], dict(padding=1), backend=backend, dtype=dtype,
+             rng=rng, layouts=LAYOUTS[layout], gradcheck=False)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS, ids=str)
+def test_conv2d_layouts_shifted(layout, dtype, rng):
+    check_op("conv2d", [(2, 20, 7, 9), (17, 20, 3, 3), (17,)], dict(padding=1), backend="cpu", dtype=dtype,
              rng=rng, layouts=LAYOUTS[layout], gradcheck=False)
 
 
@@ -173,6 +183,7 @@ DETERMINISM = [
     ("conv2d", (4, 20, 12, 12), (24, 20, 3, 3), dict(padding=1)),           # shifted, chunks per thread
     ("conv2d", (3, 20, 12, 12), (24, 20, 3, 3), dict(padding=1)),           # shifted, tiles per thread
     ("conv2d", (1, 32, 40, 40), (20, 32, 3, 3), dict(padding=1)),           # shifted, batch 1, bands
+    ("conv2d", (3, 128, 16, 16), (128, 128, 3, 3), dict(padding=1)),       # shifted, written in place
     ("conv2d", (1, 32, 24, 24), (16, 32, 3, 3), dict(stride=2)),            # im2col, batch 1
     ("conv2d", (5, 8, 24, 24), (16, 8, 3, 3), dict(stride=2, padding=1)),   # im2col, 5 chunks
     ("conv2d", (10, 24, 10, 10), (40, 24, 1, 1), {}),                       # pointwise, 8 chunks

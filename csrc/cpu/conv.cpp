@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "../core/isa.h"
 #include "../core/parallel.h"
@@ -938,6 +939,29 @@ void shifted_calls(T* ot, const T* a, const T* b0, i64 plane, i64 k, i64 mpad, i
       }
 }
 
+// The same call set written straight into its destination: c (m, q), row
+// stride ldc (+)= A (m, k) @ B (k, q), edge tiles clipped to m rows and q
+// columns (no padded tile, no copy out). A packed for mpad = m rounded up to mr.
+template <typename T>
+void shifted_calls_to(T* c, i64 ldc, const T* a, const T* b0, i64 plane, i64 k, i64 m, i64 q, bool first,
+                      const Micro<T>& u) {
+  const i64 mpad = round_up(m, u.mr);
+  for (i64 q0 = 0; q0 < q; q0 += u.nr)
+    for (i64 r = 0; r < m; r += u.mr)
+      for (i64 pc = 0; pc < k; pc += u.kc) {
+        const i64 kb = min64(u.kc, k - pc);
+        u.fn(min64(u.mr, m - r), min64(u.nr, q - q0), kb, T(1), a + pc * mpad + r * kb, 1, u.mr,
+             b0 + pc * plane + q0, plane, first && pc == 0 ? T(0) : T(1), c + r * ldc + q0, ldc, 1);
+      }
+}
+
+// Channel rows c (m, q), row stride ldc, set to bias (m,) (the direct call
+// sets then add every term).
+template <typename T>
+void fill_bias_rows(T* c, i64 ldc, const T* bias, i64 m, i64 q) {
+  for (i64 i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + q, bias[i]);
+}
+
 // B panels for the transposed orientation: for group g and kernel row
 // `row`, the (k, n) matrix src(g, row, kk, col) in panels of nr columns:
 // panel j at dst + (g*nrows + row)*k*npad + j*k*nr, element (kk, jj) at
@@ -988,11 +1012,33 @@ template <typename T>
 void fwd_band(T* __restrict xb, const T* __restrict xg, const Conv2dParams& p, const RowTaps& rt,
               const ShiftBand& b, i64 r0, i64 nr) {
   const i64 cg = p.cg();
+  // stride 1 and band rows as wide as x's: band rows t .. of a copy are
+  // consecutive x rows laid end to end, so a channel's rows are one copy
+  const bool block = p.sh == 1 && p.sw == 1 && b.wq == p.w;
   for (i64 s = 0; s < rt.slots; ++s)
     for (i64 kj = 0; kj < p.kw; ++kj) {
       const i64 b0 = kj * p.dw - p.pw;  // input column of j = 0
       i64 lo, hi;
       band_cols(b.wq, p.sw, b0, p.w, &lo, &hi);
+      if (block) {  // one copy per channel plane, then the columns outside [lo, hi) zeroed
+        const i64 ih0 = r0 + rt.a[s] - p.ph;  // input row of t = 0
+        const i64 t0 = std::clamp(-ih0, i64{0}, b.hb), t1 = std::clamp(p.h - ih0, t0, b.hb);
+        for (i64 c = 0; c < cg; ++c) {
+          T* dp = xb + ((s * p.kw + kj) * cg + c) * b.plane;
+          std::fill(dp, dp + t0 * b.wq, T(0));
+          std::fill(dp + t1 * b.wq, dp + b.hb * b.wq, T(0));
+          if (t1 == t0) continue;
+          T* d0 = dp + t0 * b.wq;
+          if (hi > lo)  // (t0, lo) .. (t1 - 1, hi): every value read lies in rows ih0 + t0 .. ih0 + t1 - 1
+            std::memcpy(d0 + lo, xg + (c * p.h + ih0 + t0) * p.w + b0 + lo,
+                        sizeof(T) * ((t1 - t0 - 1) * b.wq + hi - lo));
+          for (i64 t = 0; t < t1 - t0; ++t) {
+            for (i64 j = 0; j < lo; ++j) d0[t * b.wq + j] = T(0);
+            for (i64 j = hi; j < b.wq; ++j) d0[t * b.wq + j] = T(0);
+          }
+        }
+        continue;
+      }
       for (i64 c = 0; c < cg; ++c)
         for (i64 t = 0; t < b.hb; ++t) {
           T* d = xb + ((s * p.kw + kj) * cg + c) * b.plane + t * b.wq;
@@ -1023,8 +1069,11 @@ void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dPara
                   nrow * kk >= kTransposedMinK;
   // weights per kernel row, k = (kj, c): A panels (fg, k), or B panels (k, fg) when transposed
   const i64 mpad = round_up(fg, tr ? u.nr : u.mr);
-  auto wsrc = [&](i64 g, i64 row, i64 f, i64 col) {  // col = ((ki,) kj, c)
-    return w[((g * fg + f) * cg + col % cg) * khw + (rt.full ? col / cg : row * p.kw + col / cg)];
+  // col = ((ki,) kj, c) sits at coff[col] (+ the kernel row) in filter f's (cg, kh, kw)
+  std::vector<i64> coff(kk);
+  for (i64 col = 0; col < kk; ++col) coff[col] = (col % cg) * khw + col / cg;
+  auto wsrc = [&](i64 g, i64 row, i64 f, i64 col) {
+    return w[(g * fg + f) * cg * khw + coff[col] + (rt.full ? 0 : row * p.kw)];
   };
   T* wpk = scratch<T>(checked_mul(p.groups * nrow * mpad, kk), 2);
   if (tr)
@@ -1033,9 +1082,9 @@ void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dPara
     pack_row_panels(wpk, p.groups, nrow, fg, kk, u, wsrc);
   const ShiftBand big = make_shift_band(rows, rt.max_di, p.ow, u.nr);
   const i64 qrows = round_up(big.q, u.mr);                      // transposed: pixel rows computed
-  const i64 ot_size = round_up(tr ? qrows * mpad : mpad * big.qpad, 16);
+  const i64 ot_size = tr ? round_up(qrows * mpad, 16) : 0;
   const i64 xb_size = round_up(rt.slots * p.kw * cg * big.plane + u.nr + u.mr, 16);
-  const i64 each = xb_size + ot_size;  // per thread: band copies, output band
+  const i64 each = xb_size + ot_size;  // per thread: band copies, transposed output tile
   const int threads = num_threads();
   T* ws = scratch<T>(checked_mul(each, threads), 0);
   parallel_for(items, 1, threads, [&](i64 i0, i64 i1) {
@@ -1047,11 +1096,15 @@ void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dPara
       const ShiftBand b = make_shift_band(r1 - r0, rt.max_di, p.ow, u.nr);
       const i64 qr = round_up(b.q, u.mr);
       const T* xg = x + (n * p.c + g * cg) * p.ipix();
+      // rows r0 .. r1 of each channel are contiguous in out: the plain
+      // orientation writes there directly (bias first, when there is one)
+      T* og = out + ((n * p.f + g * fg) * p.oh + r0) * p.ow;
+      if (!tr && bias) fill_bias_rows(og, p.opix(), bias + g * fg, fg, b.q);
       auto calls = [&](const T* wrow, const T* b0, i64 plane, bool first) {
         if (tr)
           shifted_calls_t(ot, wrow, b0, plane, kk, mpad, qr, first, u);
         else
-          shifted_calls(ot, wrow, b0, plane, kk, mpad, b.qpad, first, u);
+          shifted_calls_to(og, p.opix(), wrow, b0, plane, kk, fg, b.q, first && !bias, u);
       };
       if (pointwise && !tr && b.q == b.qpad) {  // the band is x itself (channel stride h*w); no copy
         calls(wpk + g * mpad * kk, xg + r0 * p.ow, p.ipix(), true);
@@ -1061,19 +1114,14 @@ void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dPara
           calls(wpk + (g * nrow + r) * mpad * kk, xb + rt.slot[r] * p.kw * cg * b.plane + rt.di[r] * b.wq, b.plane,
                 r == 0);
       }
-      // rows r0 .. r1 of each channel are contiguous in out; the transposed
-      // tile (pixels, channels) is read in strips of 64 pixels that stay in L1
-      T* og = out + ((n * p.f + g * fg) * p.oh + r0) * p.ow;
+      // the transposed tile (pixels, channels) is read in strips of 64 pixels that stay in L1
       constexpr i64 kStrip = 64;
-      for (i64 q0 = 0; q0 < b.q; q0 += (tr ? kStrip : b.q)) {
-        const i64 q1 = tr ? min64(b.q, q0 + kStrip) : b.q;
+      for (i64 q0 = 0; tr && q0 < b.q; q0 += kStrip) {
+        const i64 q1 = min64(b.q, q0 + kStrip);
         for (i64 fo = 0; fo < fg; ++fo) {
           const T bv = bias ? bias[g * fg + fo] : T(0);
           T* o = og + fo * p.opix();
-          if (tr)
-            for (i64 q = q0; q < q1; ++q) o[q] = ot[q * mpad + fo] + bv;
-          else
-            for (i64 q = q0; q < q1; ++q) o[q] = ot[fo * b.qpad + q] + bv;
+          for (i64 q = q0; q < q1; ++q) o[q] = ot[q * mpad + fo] + bv;
         }
       }
     }
@@ -1209,23 +1257,27 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
     else
       pack_row_panels(dst, groups, nrows, cg, k, u, src);
   };
-  T* wpk = scratch<T>(checked_mul(p.groups * khw * mpad, fg), 2);
-  pack(wpk, p.groups, khw, fg, [&](i64 g, i64 t, i64 c, i64 f) { return w[((g * fg + f) * cg + c) * khw + t]; });
+  // (per tap only where some phase's column taps are not consecutive)
+  bool per_tap = false;
+  for (i64 k = 0; k < nph; ++k)
+    for (i64 c = 1; c < ph[k].nkj; ++c) per_tap |= ph[k].nki > 0 && ph[k].f[c] != ph[k].f[c - 1] + 1;
+  T* wpk = per_tap ? scratch<T>(checked_mul(p.groups * khw * mpad, fg), 2) : nullptr;
+  if (per_tap)
+    pack(wpk, p.groups, khw, fg, [&](i64 g, i64 t, i64 c, i64 f) { return w[((g * fg + f) * cg + c) * khw + t]; });
   // ... which needs each kernel row's taps in falling kj order with one k range:
   // per (phase, ki) pack again when the phase has several column taps.
   i64 maxtaps = 1;
   for (i64 k = 0; k < nph; ++k) maxtaps = std::max(maxtaps, ph[k].nkj);
   T* wrow = scratch<T>(checked_mul(checked_mul(p.groups * nph * p.kh * mpad, maxtaps), fg), 1);
+  std::vector<i64> coff(maxtaps * fg);  // col = (tap, f) of a phase's kernel row sits at coff[col] (+ c*khw + ki*kw)
   for (i64 k = 0; k < nph; ++k) {
     const DataPhase& d = ph[k];
     if (d.nkj == 0) continue;
+    for (i64 col = 0; col < d.nkj * fg; ++col) coff[col] = (col % fg) * cg * khw + d.kj[col / fg];
     for (i64 r = 0; r < d.nki; ++r)
       for (i64 g = 0; g < p.groups; ++g)
         pack(wrow + ((k * p.kh + r) * p.groups + g) * mpad * maxtaps * fg, 1, 1, d.nkj * fg,
-             [&](i64, i64, i64 c, i64 col) {
-               const i64 t = d.ki[r] * p.kw + d.kj[col / fg];
-               return w[((g * fg + col % fg) * cg + c) * khw + t];
-             });
+             [&](i64, i64, i64 c, i64 col) { return w[g * fg * cg * khw + coff[col] + c * khw + d.ki[r] * p.kw]; });
   }
   const ShiftBand big = make_shift_band(rows, e1 - e0, wq, u.nr);
   const i64 src_size = round_up(ncopies * fg * big.plane + u.nr + u.mr, 16);
@@ -1248,6 +1300,24 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
         for (i64 m = 0; m < ncopies; ++m) {
           i64 lo, hi;
           band_cols(b.wq, 1, f0 + m, p.ow, &lo, &hi);
+          if (b.wq == p.ow) {  // band rows as wide as dout's: a channel's rows are one copy (see fwd_band)
+            const i64 t0 = std::clamp(-(r0 + e0), i64{0}, b.hb), t1 = std::clamp(p.oh - (r0 + e0), t0, b.hb);
+            for (i64 fo = 0; fo < fg; ++fo) {
+              T* dp = src + (m * fg + fo) * b.plane;
+              std::fill(dp, dp + t0 * b.wq, T(0));
+              std::fill(dp + t1 * b.wq, dp + b.hb * b.wq, T(0));
+              if (t1 == t0) continue;
+              T* d0 = dp + t0 * b.wq;
+              if (hi > lo)
+                std::memcpy(d0 + lo, dg + (fo * p.oh + r0 + e0 + t0) * p.ow + f0 + m + lo,
+                            sizeof(T) * ((t1 - t0 - 1) * b.wq + hi - lo));
+              for (i64 t = 0; t < t1 - t0; ++t) {
+                for (i64 j = 0; j < lo; ++j) d0[t * b.wq + j] = T(0);
+                for (i64 j = hi; j < b.wq; ++j) d0[t * b.wq + j] = T(0);
+              }
+            }
+            continue;
+          }
           for (i64 fo = 0; fo < fg; ++fo)
             for (i64 t = 0; t < b.hb; ++t) {
               T* d = src + (m * fg + fo) * b.plane + t * b.wq;
@@ -1289,9 +1359,16 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
         for (i64 c = 1; c < d.nkj; ++c) consecutive &= d.f[c] == d.f[c - 1] + 1;
         const i64 qr = round_up(b.q, u.mr);
         T* ot = ot0;
+        // stride 1, plain orientation: rows r0 .. r1 of each channel are
+        // contiguous in dx, written directly (bias first, when there is one)
+        const bool direct = !tr && nph == 1 && taps;
+        T* dxr = dxg + r0 * p.w;
+        if (direct && bias) fill_bias_rows(dxr, p.ipix(), bias + g * cg, cg, b.q);
         auto calls = [&](const T* wm, const T* b0, i64 k, bool first) {
           if (tr)
             shifted_calls_t(ot, wm, b0, b.plane, k, mpad, qr, first, u);
+          else if (direct)
+            shifted_calls_to(dxr, p.ipix(), wm, b0, b.plane, k, cg, b.q, first && !bias, u);
           else
             shifted_calls(ot, wm, b0, b.plane, k, mpad, b.qpad, first, u);
         };
@@ -1308,7 +1385,7 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
         }
         // the phase's dx values (a phase no tap reaches gets the bias); the
         // transposed tile (pixels, channels) is read a row of pixels at a time
-        for (i64 i = r0; i < pr1; ++i)
+        for (i64 i = r0; !direct && i < pr1; ++i)
           for (i64 c = 0; c < cg; ++c) {
             const T bv = bias ? bias[g * cg + c] : T(0);
             T* o = dxg + (c * p.h + i * p.sh + d.a) * p.w + d.b;
@@ -1327,13 +1404,72 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
 
 // The weight gradient's band, channels last: row slot s, position t*ow + j,
 // value (kj, c) at xt[((s*span + t*ow + j)*kw + kj)*cg + c] = the forward
-// band's (s, kj, c, t, j); span = plane + qpad - q (positions the last q
-// panel reads past the band are 0). A full band keeps the slots together
+// band's (s, kj, c, t, j); span >= plane positions per slot (those past
+// the band are 0). A full band keeps the slots together
 // per position instead: value (s, kj, c) at xt[((t*ow + j)*kh + s)*kw*cg + kj*cg + c].
+// dst[j*ldd + c] = src[c*lds + j] for c < m, j < n (rows of m channels to
+// channels-last). float: 4x4 blocks transposed in registers, as in
+// interleave_pairs_t; the rest element by element.
 template <typename T>
-void fwd_band_t(T* __restrict xt, const T* __restrict xg, const Conv2dParams& p, const RowTaps& rt,
-                const ShiftBand& b, i64 r0, i64 span) {
+void transpose_to_channels_last(T* __restrict dst, i64 ldd, const T* __restrict src, i64 lds, i64 m, i64 n) {
+  i64 c0 = 0, j4 = 0;
+#if defined(__GNUC__)
+  if constexpr (std::is_same_v<T, float>) {
+    typedef float v4 __attribute__((vector_size(16)));
+    auto ld4 = [](const float* s) { v4 v; __builtin_memcpy(&v, s, sizeof v); return v; };
+    auto st4 = [](float* d, v4 v) { __builtin_memcpy(d, &v, sizeof v); };
+    j4 = n / 4 * 4;
+    for (c0 = 0; c0 + 4 <= m; c0 += 4)
+      for (i64 j = 0; j < j4; j += 4) {
+        v4 r[4];
+        for (int q = 0; q < 4; ++q) r[q] = ld4(src + (c0 + q) * lds + j);
+        const v4 a0 = __builtin_shufflevector(r[0], r[1], 0, 4, 1, 5), a1 = __builtin_shufflevector(r[0], r[1], 2, 6, 3, 7);
+        const v4 a2 = __builtin_shufflevector(r[2], r[3], 0, 4, 1, 5), a3 = __builtin_shufflevector(r[2], r[3], 2, 6, 3, 7);
+        st4(dst + j * ldd + c0, __builtin_shufflevector(a0, a2, 0, 1, 4, 5));
+        st4(dst + (j + 1) * ldd + c0, __builtin_shufflevector(a0, a2, 2, 3, 6, 7));
+        st4(dst + (j + 2) * ldd + c0, __builtin_shufflevector(a1, a3, 0, 1, 4, 5));
+        st4(dst + (j + 3) * ldd + c0, __builtin_shufflevector(a1, a3, 2, 3, 6, 7));
+      }
+  }
+#endif
+  // what the blocks left: channels from c0 at every column, and columns from j4 below c0
+  for (i64 c = 0; c < m; ++c)
+    for (i64 j = c < c0 ? j4 : 0; j < n; ++j) dst[j * ldd + c] = src[c * lds + j];
+}
+
+// Not full: each input row is transposed once into xr, a zero-padded
+// channels-last row ((w + 2 pw) positions of cg values), and position j's
+// kw*cg values are then cg-value copies from it (one copy when dw = 1).
+template <typename T>
+void fwd_band_t(T* __restrict xt, T* __restrict xr, const T* __restrict xg, const Conv2dParams& p,
+                const RowTaps& rt, const ShiftBand& b, i64 r0, i64 span) {
   const i64 cg = p.cg(), kc = p.kw * cg, stride = rt.full ? rt.slots * kc : kc;  // values per position
+  if (!rt.full) {
+    const i64 wp = p.w + 2 * p.pw;
+    std::fill(xr, xr + p.pw * cg, T(0));
+    std::fill(xr + (p.pw + p.w) * cg, xr + wp * cg, T(0));
+    for (i64 s = 0; s < rt.slots; ++s) {
+      T* xs = xt + s * span * kc;
+      for (i64 t = 0; t < b.hb; ++t) {
+        T* d = xs + t * b.wq * kc;
+        const i64 ih = (r0 + t) * p.sh + rt.a[s] - p.ph;
+        if (ih < 0 || ih >= p.h) {
+          std::fill(d, d + b.wq * kc, T(0));
+          continue;
+        }
+        transpose_to_channels_last(xr + p.pw * cg, cg, xg + ih * p.w, p.ipix(), cg, p.w);
+        for (i64 j = 0; j < b.wq; ++j) {
+          const T* sj = xr + j * p.sw * cg;
+          if (p.dw == 1)
+            std::memcpy(d + j * kc, sj, sizeof(T) * kc);
+          else
+            for (i64 kj = 0; kj < p.kw; ++kj) std::memcpy(d + j * kc + kj * cg, sj + kj * p.dw * cg, sizeof(T) * cg);
+        }
+      }
+      std::fill(xs + b.hb * b.wq * kc, xs + span * kc, T(0));
+    }
+    return;
+  }
   std::fill(xt, xt + rt.slots * span * kc, T(0));
   for (i64 s = 0; s < rt.slots; ++s)
     for (i64 t = 0; t < b.hb; ++t) {
@@ -1379,10 +1515,11 @@ void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p
   const i64 nchunks = std::clamp(kPartialBytes / pbytes, i64{1}, min64(p.n, kWeightChunks));
   const int threads = num_threads();
   const ShiftBand big = make_shift_band(rows, rt.max_di, p.ow, u.nr);
-  const i64 span = big.plane + big.qpad;  // per row slot, positions (the last q panel reads past)
+  const i64 span = big.plane;  // positions per row slot (the calls sum exactly b.q of them, never past)
   // xt: the channels-last band, plus nr values the last column panel reads past kw*cg
   const i64 xt_size = round_up(rt.slots * span * kc + u.nr, 16);
-  const i64 each = xt_size;
+  const i64 xr_size = round_up((p.w + 2 * p.pw) * cg, 16);  // one padded channels-last input row
+  const i64 each = xt_size + xr_size;
 
   // Images [n0, n1) into dst, tiles [t0, t1) only: for each (image, band) in
   // order, dst += dout band @ band^T (the first contribution overwrites; rows
@@ -1394,7 +1531,7 @@ void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p
         for (i64 bi = 0; bi < nbands; ++bi) {
           const i64 r0 = bi * rows;
           const ShiftBand b = make_shift_band(std::min(p.oh, r0 + rows) - r0, rt.max_di, p.ow, u.nr);
-          fwd_band_t(xt, x + (n * p.c + g * cg) * p.ipix(), p, rt, b, r0, span);
+          fwd_band_t(xt, xt + xt_size, x + (n * p.c + g * cg) * p.ipix(), p, rt, b, r0, span);
           std::fill(xt + rt.slots * span * kc, xt + rt.slots * span * kc + u.nr, T(0));
           // A is dout itself: the band's q = i*ow + j are contiguous in each channel (row stride opix)
           const T* da = dout + (n * p.f + g * fg) * p.opix() + r0 * p.ow;
@@ -1427,18 +1564,27 @@ void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p
     });
   }
   // dw[g*fg + f, c, ki, kj] = sum over chunks, in order, of part[k][g][ki][f][kj*cg + c]
-  // (full: part[k][g][0][f][(ki*kw + kj)*cg + c])
+  // (full: part[k][g][0][f][(ki*kw + kj)*cg + c]): the chunks are added into
+  // chunk 0 row by row (contiguous, vectorised; each sum still in chunk order),
+  // then permuted into dw
   parallel_for(p.f, 4, threads, [&](i64 f0, i64 f1) {
     for (i64 gf = f0; gf < f1; ++gf) {
       const i64 g = gf / fg, fo = gf % fg;
-      for (i64 c = 0; c < cg; ++c)
-        for (i64 t = 0; t < khw; ++t) {
-          const i64 i = rt.full ? (g * mpad + fo) * npad + t * cg + c
-                                : ((g * p.kh + t / p.kw) * mpad + fo) * npad + (t % p.kw) * cg + c;
-          T s = part[i];
-          for (i64 k = 1; k < nchunks; ++k) s += part[k * psize + i];
-          dw[(gf * cg + c) * khw + t] = s;
+      for (i64 r = 0; r < nrow; ++r) {
+        T* __restrict s = part + ((g * nrow + r) * mpad + fo) * npad;
+        for (i64 k = 1; k < nchunks; ++k) {
+          const T* __restrict pk = s + k * psize;
+          for (i64 j = 0; j < ncol; ++j) s[j] += pk[j];
         }
+      }
+      for (i64 c = 0; c < cg; ++c)
+        for (i64 ki = 0; ki < p.kh; ++ki)
+          for (i64 kj = 0; kj < p.kw; ++kj) {
+            const i64 t = ki * p.kw + kj;
+            const i64 i = rt.full ? (g * mpad + fo) * npad + t * cg + c
+                                  : ((g * p.kh + ki) * mpad + fo) * npad + kj * cg + c;
+            dw[(gf * cg + c) * khw + t] = part[i];
+          }
     }
   });
 }
