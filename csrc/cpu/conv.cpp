@@ -1015,10 +1015,11 @@ void fwd_band(T* __restrict xb, const T* __restrict xg, const Conv2dParams& p, c
 // (i, j) is element (i + di, j + dj) of its plane, so the taps of one shift
 // (di, dj) are sh*sw*cg equally spaced planes read at offset di*wq + dj: one
 // call set each, and the band is copied once (kw/sw times fewer copies than
-// the per-kj copies) at the price of wq - ow junk pixels per row.
+// the per-kj copies) at the price of wq - ow junk pixels per row: taken
+// only while they are at most an eighth of the row (measured on ow = 16).
 inline bool use_phases(const Conv2dParams& p) {
-  return (p.sh > 1 || p.sw > 1) && p.kh % p.sh == 0 && p.kw % p.sw == 0 && p.dh == 1 && p.dw == 1 &&
-         p.cg() >= kShiftedMinChannels;
+  return p.sw > 1 && p.kh % p.sh == 0 && p.kw % p.sw == 0 && p.dh == 1 && p.dw == 1 &&
+         p.cg() >= kShiftedMinChannels && (p.kw / p.sw - 1) * 8 <= p.ow;
 }
 
 // d0[j] = s[2j] for j in [lo0, hi0), d1[j] = s[2j + 1] for j in [lo1, hi1),
