@@ -76,6 +76,15 @@ CONV2D_LARGE = [
     ((2, 16, 10, 11), (16, 16, 2, 2), dict(stride=3), True),                # dx phases no tap reaches
     ((3, 32, 9, 9), (24, 32, 1, 1), dict(stride=2), False),                 # 1x1 stride 2: one phase used
     ((1, 16, 21, 20), (16, 16, 5, 5), dict(stride=3, padding=2), True),
+    # ... on whole phases (column stride > 1, strides dividing the kernel, dilation 1, output
+    # rows at least 8x the junk columns): one copy per phase
+    ((2, 32, 15, 19), (20, 32, 4, 4), dict(stride=2, padding=1), True),     # 4x4 s2, odd sizes
+    ((2, 32, 15, 13), (20, 32, 4, 4), dict(stride=2, padding=1), True),     # ... ow = 6: per-kj copies
+    ((1, 16, 12, 17), (24, 16, 2, 2), dict(stride=2), False),               # 2x2 s2 (one shift), batch 1
+    ((2, 64, 11, 17), (24, 32, 4, 4), dict(stride=2, padding=2, groups=2), True),  # groups, padding 2
+    ((2, 16, 13, 18), (12, 16, 6, 4), dict(stride=(3, 2), padding=(2, 1)), True),  # row stride 3
+    ((2, 16, 9, 26), (10, 16, 4, 6), dict(stride=(1, 3), padding=1), True),        # column stride 3
+    ((1, 32, 70, 64), (8, 32, 4, 4), dict(stride=2, padding=1), True),      # several bands
 ]
 
 
@@ -192,6 +201,8 @@ DETERMINISM = [
     ("conv_transpose2d", (3, 32, 8, 8), (32, 16, 4, 4), dict(stride=2, padding=1)),   # shifted, phases
     ("conv_transpose2d", (3, 64, 8, 8), (64, 32, 4, 4), dict(stride=2, padding=1)),   # ... in column pairs
     ("conv2d", (1, 16, 30, 30), (16, 16, 3, 3), dict(stride=2, padding=1)),           # shifted, phases, batch 1
+    ("conv2d", (3, 32, 14, 16), (24, 32, 4, 4), dict(stride=2, padding=1)),           # shifted, whole phases
+    ("conv2d", (1, 32, 70, 64), (8, 32, 4, 4), dict(stride=2, padding=1)),            # ... batch 1, bands
     ("conv2d", (11, 3, 20, 21), (32, 3, 3, 3), dict(padding=1)),            # direct, 8 uneven chunks
     ("conv2d", (3, 4, 9, 17), (6, 4, 5, 5), dict(padding=2)),               # direct, fewer images than chunks
     ("conv2d", (1, 16, 12, 33), (20, 16, 3, 3), dict(padding=1)),           # direct, batch 1

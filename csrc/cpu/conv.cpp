@@ -1053,38 +1053,110 @@ void fwd_band(T* __restrict xb, const T* __restrict xg, const Conv2dParams& p, c
   std::fill(end, end + nr, T(0));  // nr: whatever the last tile reads past the band
 }
 
+// Whole phases (a 4x4 stride-2 upsampler's data gradient): strides above 1
+// that divide the kernel, dilation 1. The band then holds, per row phase a,
+// column phase b and channel c, the plane x[c, (r0 + t)*sh + a - ph, j*sw + b - pw]
+// of hb = rows + kh/sh - 1 rows and wq = ow + kw/sw - 1 columns, planes
+// ((a*sw + b)*cg + c). Tap (ki, kj) = (a + di*sh, b + dj*sw) of output pixel
+// (i, j) is element (i + di, j + dj) of its plane, so the taps of one shift
+// (di, dj) are sh*sw*cg equally spaced planes read at offset di*wq + dj: one
+// call set each, and the band is copied once (kw/sw times fewer copies than
+// the per-kj copies) at the price of wq - ow junk pixels per row: taken
+// only while they are at most an eighth of the row (measured on ow = 16).
+inline bool use_phases(const Conv2dParams& p) {
+  return p.sw > 1 && p.kh % p.sh == 0 && p.kw % p.sw == 0 && p.dh == 1 && p.dw == 1 &&
+         p.cg() >= kShiftedMinChannels && (p.kw / p.sw - 1) * 8 <= p.ow;
+}
+
+// d0[j] = s[2j] for j in [lo0, hi0), d1[j] = s[2j + 1] for j in [lo1, hi1),
+// 0 elsewhere in [0, n): one input row split into its two column phases.
+template <typename T>
+inline void split_row2(T* __restrict d0, T* __restrict d1, const T* __restrict s, i64 n, i64 lo0, i64 hi0, i64 lo1,
+                       i64 hi1) {
+  const i64 lo = max64(lo0, lo1), hi = max64(lo, min64(hi0, hi1));
+  auto edge = [&](i64 j) {
+    d0[j] = j >= lo0 && j < hi0 ? s[2 * j] : T(0);
+    d1[j] = j >= lo1 && j < hi1 ? s[2 * j + 1] : T(0);
+  };
+  for (i64 j = 0; j < lo; ++j) edge(j);
+  for (i64 j = lo; j < hi; ++j) d0[j] = s[2 * j], d1[j] = s[2 * j + 1];
+  for (i64 j = hi; j < n; ++j) edge(j);
+}
+
+// The phase band (see use_phases): plane ((a*sw + b)*cg + c), element (t, j);
+// then `tail` zeros (what the last tiles read past the band). Input rows are
+// read in order, each once; column stride 2 splits a row in one pass.
+template <typename T>
+void fwd_band_phases(T* __restrict xb, const T* __restrict xg, const Conv2dParams& p, const ShiftBand& b, i64 r0,
+                     i64 tail) {
+  const i64 cg = p.cg();
+  i64 lo[64], hi[64];
+  for (i64 cb = 0; cb < p.sw; ++cb) band_cols(b.wq, p.sw, cb - p.pw, p.w, &lo[cb], &hi[cb]);
+  for (i64 c = 0; c < cg; ++c)
+    for (i64 t = 0; t < b.hb; ++t)
+      for (i64 a = 0; a < p.sh; ++a) {
+        const i64 ih = (r0 + t) * p.sh + a - p.ph;
+        T* d = xb + (a * p.sw * cg + c) * b.plane + t * b.wq;  // column phase cb at + cb*cg*plane
+        if (ih < 0 || ih >= p.h) {
+          for (i64 cb = 0; cb < p.sw; ++cb) std::fill(d + cb * cg * b.plane, d + cb * cg * b.plane + b.wq, T(0));
+          continue;
+        }
+        const T* src = xg + (c * p.h + ih) * p.w - p.pw;  // column j*sw + cb of the phases at src[j*sw + cb]
+        if (p.sw == 2)
+          split_row2(d, d + cg * b.plane, src, b.wq, lo[0], hi[0], lo[1], hi[1]);
+        else
+          for (i64 cb = 0; cb < p.sw; ++cb) band_row(d + cb * cg * b.plane, src + cb, b.wq, lo[cb], hi[cb], p.sw);
+      }
+  T* end = xb + p.sh * p.sw * cg * b.plane;
+  std::fill(end, end + tail, T(0));
+}
+
 template <typename T>
 void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
   const Micro<T> u = micro<T>();
   const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw;
+  const bool phases = use_phases(p);
   const RowTaps rt = row_taps(p, full_band(p));
-  const i64 nrow = rt.full ? 1 : p.kh;             // call sets per tile: one per kernel row, or one
-  const i64 kk = rt.full ? khw * cg : p.kw * cg;   // rows each sums over: (ki,) kj, c
+  const i64 nsh = p.kh / p.sh, nsw = p.kw / p.sw;  // phases: row and column shifts
+  // call sets per tile: one per kernel row, or one (full), or one per shift (phases)
+  const i64 nrow = phases ? nsh * nsw : rt.full ? 1 : p.kh;
+  // rows each sums over: (ki,) kj, c, or (a, b, c) for phases
+  const i64 kk = phases ? p.sh * p.sw * cg : rt.full ? khw * cg : p.kw * cg;
   const bool pointwise = is_pointwise(p);
-  const i64 rows = shift_band_rows<T>(cg, rt.slots * p.kw, rt.max_di, p.ow, p.oh), nbands = ceil_div(p.oh, rows);
-  const i64 items = p.n * p.groups * nbands;
+  const i64 halo = phases ? nsh - 1 : rt.max_di, wq = phases ? p.ow + nsw - 1 : p.ow;
+  const i64 rows = shift_band_rows<T>(cg, phases ? p.sh * p.sw : rt.slots * p.kw, halo, wq, p.oh);
+  const i64 nbands = ceil_div(p.oh, rows), items = p.n * p.groups * nbands;
   // (a pointwise conv whose bands are whole nr tiles reads x in place, in the plain orientation)
   // (the transposed tile costs a strided copy out, worth it only over a long enough k)
-  const bool tr = transposed_cheaper(fg, rows * p.ow, u.mr, u.nr) && !(pointwise && rows * p.ow % u.nr == 0) &&
+  const bool tr = transposed_cheaper(fg, rows * wq, u.mr, u.nr) && !(pointwise && rows * p.ow % u.nr == 0) &&
                   nrow * kk >= kTransposedMinK;
-  // weights per kernel row, k = (kj, c): A panels (fg, k), or B panels (k, fg) when transposed
+  // weights per call set: A panels (fg, k), or B panels (k, fg) when transposed
   const i64 mpad = round_up(fg, tr ? u.nr : u.mr);
-  // col = ((ki,) kj, c) sits at coff[col] (+ the kernel row) in filter f's (cg, kh, kw)
+  // col = ((ki,) kj, c), or (a, b, c) for phases, sits at coff[col] + roff(row) in filter f's (cg, kh, kw)
   std::vector<i64> coff(kk);
-  for (i64 col = 0; col < kk; ++col) coff[col] = (col % cg) * khw + col / cg;
+  for (i64 col = 0; col < kk; ++col) {
+    const i64 s = col / cg;
+    coff[col] = (col % cg) * khw + (phases ? s / p.sw * p.kw + s % p.sw : s);
+  }
+  auto roff = [&](i64 row) {  // phases: shift (row / nsw, row % nsw) in strides
+    return phases ? row / nsw * p.sh * p.kw + row % nsw * p.sw : rt.full ? 0 : row * p.kw;
+  };
   auto wsrc = [&](i64 g, i64 row, i64 f, i64 col) {
-    return w[(g * fg + f) * cg * khw + coff[col] + (rt.full ? 0 : row * p.kw)];
+    return w[(g * fg + f) * cg * khw + coff[col] + roff(row)];
   };
   T* wpk = scratch<T>(checked_mul(p.groups * nrow * mpad, kk), 2);
   if (tr)
     pack_row_bpanels(wpk, p.groups, nrow, kk, fg, u, [&](i64 g, i64 r, i64 col, i64 f) { return wsrc(g, r, f, col); });
   else
     pack_row_panels(wpk, p.groups, nrow, fg, kk, u, wsrc);
-  const ShiftBand big = make_shift_band(rows, rt.max_di, p.ow, u.nr);
+  const ShiftBand big = make_shift_band(rows, halo, wq, u.nr);
   const i64 qrows = round_up(big.q, u.mr);                      // transposed: pixel rows computed
-  const i64 ot_size = tr ? round_up(qrows * mpad, 16) : 0;
-  const i64 xb_size = round_up(rt.slots * p.kw * cg * big.plane + u.nr + u.mr, 16);
-  const i64 each = xb_size + ot_size;  // per thread: band copies, transposed output tile
+  // the plain orientation writes straight into out unless the band is wider than ow (phases)
+  const bool in_place = !tr && wq == p.ow;
+  const i64 ot_size = tr ? round_up(qrows * mpad, 16) : in_place ? 0 : round_up(mpad * big.qpad, 16);
+  const i64 tail = u.nr + u.mr + nsw;                           // zeros past the band (the last tiles read them)
+  const i64 xb_size = round_up((phases ? p.sh * p.sw : rt.slots * p.kw) * cg * big.plane + tail, 16);
+  const i64 each = xb_size + ot_size;  // per thread: band copies, output tile
   const int threads = num_threads();
   T* ws = scratch<T>(checked_mul(each, threads), 0);
   parallel_for(items, 1, threads, [&](i64 i0, i64 i1) {
@@ -1093,26 +1165,43 @@ void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dPara
     for (i64 it = i0; it < i1; ++it) {
       const i64 bi = it % nbands, ng = it / nbands, g = ng % p.groups, n = ng / p.groups;
       const i64 r0 = bi * rows, r1 = std::min(p.oh, r0 + rows);
-      const ShiftBand b = make_shift_band(r1 - r0, rt.max_di, p.ow, u.nr);
+      const ShiftBand b = make_shift_band(r1 - r0, halo, wq, u.nr);
       const i64 qr = round_up(b.q, u.mr);
       const T* xg = x + (n * p.c + g * cg) * p.ipix();
       // rows r0 .. r1 of each channel are contiguous in out: the plain
       // orientation writes there directly (bias first, when there is one)
       T* og = out + ((n * p.f + g * fg) * p.oh + r0) * p.ow;
-      if (!tr && bias) fill_bias_rows(og, p.opix(), bias + g * fg, fg, b.q);
+      if (in_place && bias) fill_bias_rows(og, p.opix(), bias + g * fg, fg, b.q);
       auto calls = [&](const T* wrow, const T* b0, i64 plane, bool first) {
         if (tr)
           shifted_calls_t(ot, wrow, b0, plane, kk, mpad, qr, first, u);
-        else
+        else if (in_place)
           shifted_calls_to(og, p.opix(), wrow, b0, plane, kk, fg, b.q, first && !bias, u);
+        else
+          shifted_calls(ot, wrow, b0, plane, kk, mpad, b.qpad, first, u);
       };
       if (pointwise && !tr && b.q == b.qpad) {  // the band is x itself (channel stride h*w); no copy
         calls(wpk + g * mpad * kk, xg + r0 * p.ow, p.ipix(), true);
+      } else if (phases) {
+        fwd_band_phases(xb, xg, p, b, r0, tail);
+        for (i64 r = 0; r < nrow; ++r)  // shift (di, dj) = (r / nsw, r % nsw)
+          calls(wpk + (g * nrow + r) * mpad * kk, xb + r / nsw * b.wq + r % nsw, b.plane, r == 0);
       } else {
         fwd_band(xb, xg, p, rt, b, r0, u.nr + u.mr);
         for (i64 r = 0; r < nrow; ++r)  // full: one call set from the first plane over all kh*kw*cg
           calls(wpk + (g * nrow + r) * mpad * kk, xb + rt.slot[r] * p.kw * cg * b.plane + rt.di[r] * b.wq, b.plane,
                 r == 0);
+      }
+      if (wq != p.ow) {  // phases: tile pixel i*wq + j is output pixel i*ow + j (j < ow)
+        for (i64 i = 0; i < r1 - r0; ++i)
+          for (i64 fo = 0; fo < fg; ++fo) {
+            const T bv = bias ? bias[g * fg + fo] : T(0);
+            T* o = og + fo * p.opix() + i * p.ow;
+            const T* t = tr ? ot + i * wq * mpad + fo : ot + fo * b.qpad + i * wq;
+            const i64 ts = tr ? mpad : 1;
+            for (i64 j = 0; j < p.ow; ++j) o[j] = t[j * ts] + bv;
+          }
+        continue;
       }
       // the transposed tile (pixels, channels) is read in strips of 64 pixels that stay in L1
       constexpr i64 kStrip = 64;
