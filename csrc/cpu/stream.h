@@ -35,13 +35,13 @@ namespace fastdl::cpu {
 
 constexpr i64 kStreamMinBytes = i64{8} << 20;
 
+namespace {  // internal linkage: see Note [ISA files]
+
 // Whether an output of n values of T streams.
 template <typename T>
-inline bool stream_output(i64 n) {
+bool stream_output(i64 n) {
   return n >= kStreamMinBytes / i64(sizeof(T));
 }
-
-namespace {  // internal linkage: see Note [ISA files]
 
 constexpr i64 kLineBytes = 64;
 
@@ -102,7 +102,7 @@ void write_out(T* y, i64 n, bool stream, const F& f) {
   if (head) f(y, i64{0}, head);
   i64 i = head;
   alignas(64) T buf[kChunk];
-  for (; n - i >= kLine; ) {
+  while (n - i >= kLine) {
     const i64 rest = (n - i) / kLine * kLine, len = rest < kChunk ? rest : kChunk;
     f(buf, i, len);
     stream_copy_lines(y + i, buf, len);
