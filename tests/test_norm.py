@@ -366,11 +366,11 @@ def test_dtypes_and_dout():
 
 
 # Outputs of at least 8 MiB (kStreamMinBytes, csrc/cpu/stream.h) are written
-# with streaming stores where a contiguous run has at least 1024 values; odd
-# run lengths start runs at every alignment (unaligned heads, partial tails).
-# Samples are independent for layer / group / instance norm, so the first
-# samples of the big call must equal, bit for bit, a small call (normal
-# stores); batch_norm is checked against the reference. No result may depend
+# with streaming stores where a contiguous run has at least 1024 values
+# (layer_norm's forward: runs of whole rows); odd lengths start runs at every
+# alignment (unaligned heads, partial tails). Samples are independent for
+# layer / group / instance norm, so samples of the big call must equal, bit
+# for bit, a small call (normal stores); batch_norm is checked against the reference. No result may depend
 # on the thread count.
 from fastdl import _cpu
 
@@ -389,8 +389,10 @@ def isa(request):
 
 def _stream_case(op):
     """(inputs after x: shapes of fresh data or values, keyword params, shape of one sample)."""
-    if op == "layer_norm":
+    if op == "layer_norm":  # rows of >= 1024 values stream one by one
         return [None, (1027,), (1027,)], {}, (1027,)
+    if op == "layer_norm_short":  # shorter rows stream the forward in runs of several rows
+        return [None, (515,), (515,)], {}, (515,)
     sample = (6, 37, 29)  # 1073 values per channel
     if op == "group_norm":
         return [None, 3, (6,), (6,)], {}, sample
@@ -400,9 +402,10 @@ def _stream_case(op):
 
 
 @pytest.mark.parametrize("isa", ISAS, indirect=True)
-@pytest.mark.parametrize("op", ["layer_norm", "group_norm", "instance_norm", "batch_norm"])
-def test_streaming_stores(op, isa, dtype, rng):
-    inputs, params, sample = _stream_case(op)
+@pytest.mark.parametrize("case", ["layer_norm", "layer_norm_short", "group_norm", "instance_norm", "batch_norm"])
+def test_streaming_stores(case, isa, dtype, rng):
+    inputs, params, sample = _stream_case(case)
+    op = case.removesuffix("_short")
     n = STREAM_MIN_BYTES // (int(np.prod(sample)) * np.dtype(dtype).itemsize) + 3
     x = rng.standard_normal((n, *sample)).astype(dtype)
     g = rng.standard_normal(x.shape).astype(dtype)
@@ -419,9 +422,9 @@ def test_streaming_stores(op, isa, dtype, rng):
                 y, cache = fwd(x, *args, **params)
                 outs.append((y, *bwd(g, cache)))
                 if op != "batch_norm":
-                    ys, cs = fwd(x[:3], *args, **params)
-                    np.testing.assert_array_equal(y[:3], ys)
-                    np.testing.assert_array_equal(outs[-1][1][:3], bwd(g[:3], cs)[0])
+                    ys, cs = fwd(x[5:8], *args, **params)
+                    np.testing.assert_array_equal(y[5:8], ys)
+                    np.testing.assert_array_equal(outs[-1][1][5:8], bwd(g[5:8], cs)[0])
     finally:
         fd.set_num_threads(old)
     for a, b in zip(outs[0], outs[1]):

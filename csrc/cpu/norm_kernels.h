@@ -135,12 +135,26 @@ void row_norm_fwd_impl(T* y, T* mean, T* rstd, const T* x, const T* gamma, const
                        const RowNormParams& p) {
   const i64 L = p.cg * p.s;
   const bool stream = stream_output<T>(p.rows * L);
+  // Short rows (s == 1) stream in blocks of rows, one run of >= kStreamMinRun values.
+  const i64 block = stream && p.s == 1 && L >= 64 && L < kStreamMinRun ? ceil_div(kStreamMinRun, L) : 1;
   parallel_for(p.rows, grain_for(L), [&](i64 r0, i64 r1) {
-    for (i64 r = r0; r < r1; ++r) {
-      row_stats(mean + r, rstd + r, x + r * L, L, p.eps);
-      const i64 ch0 = (r % p.groups) * p.cg;
-      normalize_row(y + r * L, x + r * L, mean[r], rstd[r], gamma ? gamma + ch0 : nullptr,
-                    beta ? beta + ch0 : nullptr, p.cg, p.s, stream);
+    for (i64 rb = r0; rb < r1; rb += block) {
+      const i64 re = std::min(r1, rb + block);
+      for (i64 r = rb; r < re; ++r) row_stats(mean + r, rstd + r, x + r * L, L, p.eps);
+      if (block == 1) {
+        const i64 ch0 = (rb % p.groups) * p.cg;
+        normalize_row(y + rb * L, x + rb * L, mean[rb], rstd[rb], gamma ? gamma + ch0 : nullptr,
+                      beta ? beta + ch0 : nullptr, p.cg, p.s, stream);
+        continue;
+      }
+      write_out(y + rb * L, (re - rb) * L, true, [&](T* o, i64 i0, i64 len) {
+        for (i64 i = i0; i < i0 + len;) {  // row segments
+          const i64 r = rb + i / L, j = i % L, seg = std::min(L - j, i0 + len - i), ch = (r % p.groups) * p.cg + j;
+          normalize_row(o + (i - i0), x + r * L + j, mean[r], rstd[r], gamma ? gamma + ch : nullptr,
+                        beta ? beta + ch : nullptr, seg, i64{1}, false);
+          i += seg;
+        }
+      });
     }
     if (stream) stream_fence();
   });
