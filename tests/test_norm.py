@@ -363,3 +363,69 @@ def test_dtypes_and_dout():
         fd.group_norm_backward(np.ones((4, 6), F32), cache)
     with pytest.raises(TypeError, match="dout: expected dtype float32"):
         fd.group_norm_backward(np.ones((4, 6, 5)), cache)
+
+
+# Outputs of at least 8 MiB (kStreamMinBytes, csrc/cpu/stream.h) are written
+# with streaming stores where a contiguous run has at least 1024 values
+# (layer_norm's forward: runs of whole rows); odd lengths start runs at every
+# alignment (unaligned heads, partial tails). Samples are independent for
+# layer / group / instance norm, so samples of the big call must equal, bit
+# for bit, a small call (normal stores); batch_norm is checked against the reference. No result may depend
+# on the thread count.
+from fastdl import _cpu
+
+STREAM_MIN_BYTES = 8 << 20
+ISAS = [i for i in ("generic", "avx2", "avx512")
+        if ("generic", "avx2", "avx512").index(i) <= ("generic", "avx2", "avx512").index(_cpu.isa_supported())]
+
+
+@pytest.fixture
+def isa(request):
+    old = _cpu.isa()
+    _cpu._set_isa(request.param)
+    yield request.param
+    _cpu._set_isa(old)
+
+
+def _stream_case(op):
+    """(inputs after x: shapes of fresh data or values, keyword params, shape of one sample)."""
+    if op == "layer_norm":  # rows of >= 1024 values stream one by one
+        return [None, (1027,), (1027,)], {}, (1027,)
+    if op == "layer_norm_short":  # shorter rows stream the forward in runs of several rows
+        return [None, (515,), (515,)], {}, (515,)
+    sample = (6, 37, 29)  # 1073 values per channel
+    if op == "group_norm":
+        return [None, 3, (6,), (6,)], {}, sample
+    if op == "instance_norm":
+        return [None, (6,), (6,)], {}, sample
+    return [None, (6,), (6,), None, None], {"training": True}, sample
+
+
+@pytest.mark.parametrize("isa", ISAS, indirect=True)
+@pytest.mark.parametrize("case", ["layer_norm", "layer_norm_short", "group_norm", "instance_norm", "batch_norm"])
+def test_streaming_stores(case, isa, dtype, rng):
+    inputs, params, sample = _stream_case(case)
+    op = case.removesuffix("_short")
+    n = STREAM_MIN_BYTES // (int(np.prod(sample)) * np.dtype(dtype).itemsize) + 3
+    x = rng.standard_normal((n, *sample)).astype(dtype)
+    g = rng.standard_normal(x.shape).astype(dtype)
+    args = [rng.standard_normal(a).astype(dtype) if isinstance(a, tuple) else a for a in inputs[1:]]
+    if isa == ISAS[-1]:
+        check_op(op, [x, *args], params, backend="cpu", dtype=dtype, rng=rng, gradcheck=False)
+    fwd, bwd = getattr(fd, op + "_forward"), getattr(fd, op + "_backward")
+    old = fd.get_num_threads()
+    try:
+        outs = []
+        for threads in (1, 2):
+            fd.set_num_threads(threads)
+            with fd.use_backend("cpu"):
+                y, cache = fwd(x, *args, **params)
+                outs.append((y, *bwd(g, cache)))
+                if op != "batch_norm":
+                    ys, cs = fwd(x[5:8], *args, **params)
+                    np.testing.assert_array_equal(y[5:8], ys)
+                    np.testing.assert_array_equal(outs[-1][1][5:8], bwd(g[5:8], cs)[0])
+    finally:
+        fd.set_num_threads(old)
+    for a, b in zip(outs[0], outs[1]):
+        np.testing.assert_array_equal(a, b)

@@ -170,3 +170,39 @@ def test_out_buffer_and_in_place(op, axis, backend, dtype, rng):
     np.testing.assert_array_equal(x2, want)
     with pytest.raises(ValueError, match=r"out: expected shape \(9, 70\)"):
         getattr(fd, op)(x, out=np.empty((70, 9), dtype))
+
+
+# Outputs of at least 8 MiB (kStreamMinBytes, csrc/cpu/stream.h) are written
+# with streaming stores; odd row lengths start rows at every alignment
+# (unaligned heads, partial tails). Rows are independent, so the first rows
+# of the big call must equal, bit for bit, a small call (normal stores), and
+# neither may depend on the thread count.
+STREAM_MIN_BYTES = 8 << 20
+
+
+@pytest.mark.parametrize("isa", ISAS, indirect=True)
+@pytest.mark.parametrize("c", [1003, 4099, 70_001])  # exps buffered / computed again / online pass
+@pytest.mark.parametrize("op", OPS)
+def test_streaming_stores(op, c, isa, dtype, rng):
+    rows = STREAM_MIN_BYTES // (c * np.dtype(dtype).itemsize) + 3
+    x = rng.standard_normal((rows, c)).astype(dtype)
+    g = rng.standard_normal((rows, c)).astype(dtype)
+    if isa == ISAS[-1]:
+        check_op(op, [x], backend="cpu", dtype=dtype, rng=rng, gradcheck=False)
+    fwd, bwd = getattr(fd, op + "_forward"), getattr(fd, op + "_backward")
+    old = fd.get_num_threads()
+    try:
+        outs = []
+        for threads in (1, 2):
+            fd.set_num_threads(threads)
+            with fd.use_backend("cpu"):
+                y, cache = fwd(x)
+                outs.append((y, bwd(g, cache)[0]))
+                ys, cs = fwd(x[:5])
+                dxs = bwd(g[:5], cs)[0]
+            np.testing.assert_array_equal(y[:5], ys)
+            np.testing.assert_array_equal(outs[-1][1][:5], dxs)
+    finally:
+        fd.set_num_threads(old)
+    np.testing.assert_array_equal(outs[0][0], outs[1][0])
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])

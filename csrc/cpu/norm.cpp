@@ -9,6 +9,7 @@
 #include "../core/parallel.h"
 #include "../core/scratch.h"
 #include "reduce.h"
+#include "stream.h"
 
 namespace fastdl::cpu {
 

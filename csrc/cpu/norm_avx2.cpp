@@ -7,6 +7,7 @@
 #include "../core/scratch.h"
 #include "norm.h"
 #include "reduce.h"
+#include "stream.h"
 
 namespace fastdl::cpu::avx2 {
 namespace {

@@ -93,27 +93,40 @@ void row_stats(T* mean, T* rstd, const T* x, i64 n, double eps) {
   *rstd = T(1 / std::sqrt(dev.total(0) / double(n) + eps));
 }
 
+// y (n,) = (x - m) * a + b over n contiguous elements; stream: streaming
+// stores (stream.h).
+template <typename T>
+void scale_shift(T* __restrict y, const T* __restrict x, T m, T a, T b, i64 n, bool stream) {
+  write_out(y, n, stream, [&](T* __restrict o, i64 i0, i64 len) {
+    const T* __restrict xi = x + i0;
+    for (i64 k = 0; k < len; ++k) o[k] = (xi[k] - m) * a + b;
+  });
+}
+
 // y (L,) = (x - m) * rs * gamma + beta for one row of cg channels of s elements.
 template <typename T>
 void normalize_row(T* __restrict y, const T* __restrict x, T m, T rs, const T* __restrict gamma,
-                   const T* __restrict beta, i64 cg, i64 s) {
+                   const T* __restrict beta, i64 cg, i64 s, bool stream) {
   if (s == 1) {  // gamma per element (layer_norm)
-    if (gamma && beta)
-      for (i64 i = 0; i < cg; ++i) y[i] = (x[i] - m) * rs * gamma[i] + beta[i];
-    else
-      for (i64 i = 0; i < cg; ++i) {
-        T v = (x[i] - m) * rs;
-        if (gamma) v *= gamma[i];
-        if (beta) v += beta[i];
-        y[i] = v;
+    write_out(y, cg, stream, [&](T* __restrict o, i64 i0, i64 n) {
+      const T* __restrict xi = x + i0;
+      if (gamma && beta) {
+        const T *__restrict g = gamma + i0, *__restrict b = beta + i0;
+        for (i64 i = 0; i < n; ++i) o[i] = (xi[i] - m) * rs * g[i] + b[i];
+      } else {
+        for (i64 i = 0; i < n; ++i) {
+          T v = (xi[i] - m) * rs;
+          if (gamma) v *= gamma[i0 + i];
+          if (beta) v += beta[i0 + i];
+          o[i] = v;
+        }
       }
+    });
     return;
   }
   for (i64 c = 0; c < cg; ++c) {
     const T a = gamma ? rs * gamma[c] : rs, b = beta ? beta[c] : T(0);
-    const T* xc = x + c * s;
-    T* yc = y + c * s;
-    for (i64 j = 0; j < s; ++j) yc[j] = (xc[j] - m) * a + b;
+    scale_shift(y + c * s, x + c * s, m, a, b, s, stream);
   }
 }
 
@@ -121,13 +134,29 @@ template <typename T>
 void row_norm_fwd_impl(T* y, T* mean, T* rstd, const T* x, const T* gamma, const T* beta,
                        const RowNormParams& p) {
   const i64 L = p.cg * p.s;
+  const bool stream = stream_output<T>(p.rows * L);
+  // Short rows (s == 1) stream in blocks of rows, one run of >= kStreamMinRun values.
+  const i64 block = stream && p.s == 1 && L >= 64 && L < kStreamMinRun ? ceil_div(kStreamMinRun, L) : 1;
   parallel_for(p.rows, grain_for(L), [&](i64 r0, i64 r1) {
-    for (i64 r = r0; r < r1; ++r) {
-      row_stats(mean + r, rstd + r, x + r * L, L, p.eps);
-      const i64 ch0 = (r % p.groups) * p.cg;
-      normalize_row(y + r * L, x + r * L, mean[r], rstd[r], gamma ? gamma + ch0 : nullptr,
-                    beta ? beta + ch0 : nullptr, p.cg, p.s);
+    for (i64 rb = r0; rb < r1; rb += block) {
+      const i64 re = std::min(r1, rb + block);
+      for (i64 r = rb; r < re; ++r) row_stats(mean + r, rstd + r, x + r * L, L, p.eps);
+      if (block == 1) {
+        const i64 ch0 = (rb % p.groups) * p.cg;
+        normalize_row(y + rb * L, x + rb * L, mean[rb], rstd[rb], gamma ? gamma + ch0 : nullptr,
+                      beta ? beta + ch0 : nullptr, p.cg, p.s, stream);
+        continue;
+      }
+      write_out(y + rb * L, (re - rb) * L, true, [&](T* o, i64 i0, i64 len) {
+        for (i64 i = i0; i < i0 + len;) {  // row segments
+          const i64 r = rb + i / L, j = i % L, seg = std::min(L - j, i0 + len - i), ch = (r % p.groups) * p.cg + j;
+          normalize_row(o + (i - i0), x + r * L + j, mean[r], rstd[r], gamma ? gamma + ch : nullptr,
+                        beta ? beta + ch : nullptr, seg, i64{1}, false);
+          i += seg;
+        }
+      });
     }
+    if (stream) stream_fence();
   });
 }
 
@@ -149,11 +178,16 @@ void element_row_sums(double* s, T* __restrict pg, T* __restrict pb, const T* __
 // dx (n,) = rs * (dy * g - c1 - xhat * c2) with gamma per element (g null: 1).
 template <typename T>
 void element_row_dx(T* __restrict dx, const T* __restrict dy, const T* __restrict x,
-                    const T* __restrict g, T m, T rs, T c1, T c2, i64 n) {
-  if (g)
-    for (i64 i = 0; i < n; ++i) dx[i] = rs * (dy[i] * g[i] - c1 - ((x[i] - m) * rs) * c2);
-  else
-    for (i64 i = 0; i < n; ++i) dx[i] = rs * (dy[i] - c1 - ((x[i] - m) * rs) * c2);
+                    const T* __restrict g, T m, T rs, T c1, T c2, i64 n, bool stream) {
+  write_out(dx, n, stream, [&](T* __restrict o, i64 i0, i64 len) {
+    const T *__restrict dyi = dy + i0, *__restrict xi = x + i0;
+    if (g) {
+      const T* __restrict gi = g + i0;
+      for (i64 i = 0; i < len; ++i) o[i] = rs * (dyi[i] * gi[i] - c1 - ((xi[i] - m) * rs) * c2);
+    } else {
+      for (i64 i = 0; i < len; ++i) o[i] = rs * (dyi[i] - c1 - ((xi[i] - m) * rs) * c2);
+    }
+  });
 }
 
 // (sum(dy), sum(dy * xhat)) over n contiguous elements, added to `sum`.
@@ -166,8 +200,11 @@ void channel_sums(Summer<T, 2>& sum, const T* __restrict dy, const T* __restrict
 // dx (n,) = a * dy - rs * (c1 + xhat * c2) over n contiguous elements.
 template <typename T>
 void channel_dx(T* __restrict dx, const T* __restrict dy, const T* __restrict x, T m, T rs, T a,
-                T c1, T c2, i64 n) {
-  for (i64 j = 0; j < n; ++j) dx[j] = rs * (a * dy[j] - c1 - ((x[j] - m) * rs) * c2);
+                T c1, T c2, i64 n, bool stream) {
+  write_out(dx, n, stream, [&](T* __restrict o, i64 j0, i64 len) {
+    const T *__restrict dyj = dy + j0, *__restrict xj = x + j0;
+    for (i64 j = 0; j < len; ++j) o[j] = rs * (a * dyj[j] - c1 - ((xj[j] - m) * rs) * c2);
+  });
 }
 
 template <typename T>
@@ -180,6 +217,7 @@ void row_norm_bwd_impl(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, cons
   // element (layer_norm) path always writes them, it is cheaper than a branch.
   const bool partials = dgamma || dbeta || p.s == 1;
   T* ws = partials ? scratch<T>(checked_mul(std::max<i64>(blocks, 1), 2 * C), 0) : nullptr;
+  const bool stream = stream_output<T>(p.rows * L);
 
   parallel_for(blocks, grain_for(rows_per_block * L), [&](i64 b0, i64 b1) {
     for (i64 b = b0; b < b1; ++b) {
@@ -209,14 +247,15 @@ void row_norm_bwd_impl(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, cons
         }
         const T c1 = T(s[0] / double(L)), c2 = T(s[1] / double(L));
         if (p.s == 1) {
-          element_row_dx(dx + r * L, dyr, xr, g, m, rs, c1, c2, L);
+          element_row_dx(dx + r * L, dyr, xr, g, m, rs, c1, c2, L, stream);
         } else {
           for (i64 c = 0; c < p.cg; ++c)
             channel_dx(dx + r * L + c * p.s, dyr + c * p.s, xr + c * p.s, m, rs, g ? g[c] : T(1),
-                       c1, c2, p.s);
+                       c1, c2, p.s, stream);
         }
       }
     }
+    if (stream) stream_fence();
   });
   if (dgamma) sum_rows(dgamma, ws, blocks, C, 2 * C);
   if (dbeta) sum_rows(dbeta, ws + C, blocks, C, 2 * C);
@@ -268,17 +307,12 @@ void bn_shifted_sums(double* s1, double* s2, const T* x, const double* shift, i6
   }
 }
 
-// y (n,) = (x - m) * a + b over n contiguous elements.
-template <typename T>
-void scale_shift(T* __restrict y, const T* __restrict x, T m, T a, T b, i64 n) {
-  for (i64 k = 0; k < n; ++k) y[k] = (x[k] - m) * a + b;
-}
-
 template <typename T>
 void batch_norm_fwd_impl(T* y, T* mean, T* rstd, T* running_mean, T* running_var, const T* x,
                          const T* gamma, const T* beta, const BatchNormParams& p) {
   const i64 n = p.n, C = p.c, S = p.s, count = n * S, cs = C * S;
   if (S > 1) {  // (N, C, spatial): one channel per task, rows of S contiguous elements
+    const bool stream = stream_output<T>(n * cs);
     parallel_for(C, grain_for(count), [&](i64 c0, i64 c1) {
       for (i64 j = c0; j < c1; ++j) {
         const T* xj = x + j * S;
@@ -303,8 +337,9 @@ void batch_norm_fwd_impl(T* y, T* mean, T* rstd, T* running_mean, T* running_var
           rstd[j] = T(1 / std::sqrt(double(running_var[j]) + p.eps));
         }
         const T a = gamma ? rstd[j] * gamma[j] : rstd[j], b = beta ? beta[j] : T(0);
-        for (i64 i = 0; i < n; ++i) scale_shift(y + i * cs + j * S, xj + i * cs, mean[j], a, b, S);
+        for (i64 i = 0; i < n; ++i) scale_shift(y + i * cs + j * S, xj + i * cs, mean[j], a, b, S, stream);
       }
+      if (stream) stream_fence();
     });
     return;
   }
@@ -364,6 +399,7 @@ void batch_norm_bwd_impl(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, co
   const i64 n = p.n, C = p.c, S = p.s, count = n * S, cs = C * S;
   // dx = gamma * rstd * (dy - [training] (sum(dy) + xhat * sum(dy * xhat)) / count)
   if (S > 1) {
+    const bool stream = stream_output<T>(n * cs);
     parallel_for(C, grain_for(count), [&](i64 c0, i64 c1) {
       for (i64 j = c0; j < c1; ++j) {
         const T m = mean[j], rs = rstd[j];
@@ -377,9 +413,10 @@ void batch_norm_bwd_impl(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, co
         const T c2 = p.training ? T(g * sdyx / double(count)) : T(0);
         for (i64 i = 0; i < n; ++i) {
           const i64 o = i * cs + j * S;
-          channel_dx(dx + o, dy + o, x + o, m, rs, g, c1, c2, S);
+          channel_dx(dx + o, dy + o, x + o, m, rs, g, c1, c2, S, stream);
         }
       }
+      if (stream) stream_fence();
     });
     return;
   }

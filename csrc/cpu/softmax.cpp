@@ -19,9 +19,9 @@ constexpr i64 kStrip = 64;       // columns per task when inner > 1 (a multiple 
 
 template <typename T>
 struct SoftmaxIsa {
-  void (*fwd_rows)(T*, const T*, i64, i64, i64, bool);
+  void (*fwd_rows)(T*, const T*, i64, i64, i64, bool, bool);
   void (*fwd_cols)(T*, const T*, i64, i64, i64, i64, i64, bool);
-  void (*bwd_rows)(T*, const T*, const T*, i64, i64, i64, bool);
+  void (*bwd_rows)(T*, const T*, const T*, i64, i64, i64, bool, bool);
   void (*bwd_cols)(T*, const T*, const T*, i64, i64, i64, i64, i64, bool);
 };
 
@@ -63,16 +63,18 @@ void split(i64 outer, i64 c, i64 inner, const R& rows, const C& cols) {
 template <typename T>
 void softmax_fwd(T* y, const T* x, i64 outer, i64 c, i64 inner, bool log) {
   const SoftmaxIsa<T> k = softmax_isa<T>();
+  const bool stream = stream_output<T>(outer * c);  // rows only (inner == 1)
   split(
-      outer, c, inner, [&](i64 r0, i64 r1) { k.fwd_rows(y, x, r0, r1, c, log); },
+      outer, c, inner, [&](i64 r0, i64 r1) { k.fwd_rows(y, x, r0, r1, c, log, stream); },
       [&](i64 o, i64 j0, i64 j1) { k.fwd_cols(y, x, o, j0, j1, c, inner, log); });
 }
 
 template <typename T>
 void softmax_bwd(T* dx, const T* y, const T* dy, i64 outer, i64 c, i64 inner, bool log) {
   const SoftmaxIsa<T> k = softmax_isa<T>();
+  const bool stream = stream_output<T>(outer * c);
   split(
-      outer, c, inner, [&](i64 r0, i64 r1) { k.bwd_rows(dx, y, dy, r0, r1, c, log); },
+      outer, c, inner, [&](i64 r0, i64 r1) { k.bwd_rows(dx, y, dy, r0, r1, c, log, stream); },
       [&](i64 o, i64 j0, i64 j1) { k.bwd_cols(dx, y, dy, o, j0, j1, c, inner, log); });
 }
 

@@ -31,14 +31,15 @@ template <typename T>
 void softmax_bwd(T* dx, const T* y, const T* dy, i64 outer, i64 c, i64 inner, bool log);
 
 // One ISA's single-threaded kernels: rows [r0, r1) of length c (inner == 1),
-// or columns [j0, j1) of slab o (inner > 1).
+// or columns [j0, j1) of slab o (inner > 1). stream: the rows write their
+// output with streaming stores (stream.h).
 #define FASTDL_SOFTMAX_ISA_DECL                                                                   \
   template <typename T>                                                                           \
-  void softmax_fwd_rows(T* y, const T* x, i64 r0, i64 r1, i64 c, bool log);                       \
+  void softmax_fwd_rows(T* y, const T* x, i64 r0, i64 r1, i64 c, bool log, bool stream);          \
   template <typename T>                                                                           \
   void softmax_fwd_cols(T* y, const T* x, i64 o, i64 j0, i64 j1, i64 c, i64 inner, bool log);     \
   template <typename T>                                                                           \
-  void softmax_bwd_rows(T* dx, const T* y, const T* dy, i64 r0, i64 r1, i64 c, bool log);         \
+  void softmax_bwd_rows(T* dx, const T* y, const T* dy, i64 r0, i64 r1, i64 c, bool log, bool stream); \
   template <typename T>                                                                           \
   void softmax_bwd_cols(T* dx, const T* y, const T* dy, i64 o, i64 j0, i64 j1, i64 c, i64 inner, \
                         bool log);

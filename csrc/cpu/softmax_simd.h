@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "softmax.h"
+#include "stream.h"
 #include "vec.h"
 
 namespace fastdl::cpu {
@@ -87,37 +88,46 @@ void row_online(const typename M::T* x, i64 c, typename M::T& m_out, typename M:
   m_out = m, s_out = s;
 }
 
+// Rows of at most kStreamRowBuf values keep their exps in an L1 buffer while
+// the output streams (the exps cannot wait in y: that store would read y's
+// lines first); longer ones compute exp(x - m) again in the output pass.
+constexpr i64 kStreamRowBuf = 4096;
+
 template <class M>
-void softmax_fwd_rows_impl(typename M::T* y, const typename M::T* x, i64 r0, i64 r1, i64 c, bool log) {
+void softmax_fwd_rows_impl(typename M::T* y, const typename M::T* x, i64 r0, i64 r1, i64 c, bool log, bool stream) {
   using T = typename M::T;
   using reg = typename M::reg;
+  alignas(64) T buf[kStreamRowBuf];
   for (i64 r = r0; r < r1; ++r) {
     const T* xr = x + r * c;
     T* yr = y + r * c;
     T m, s;
     const bool online = c > kSoftmaxOnlineMin;
+    const bool again = !online && !log && stream && c > kStreamRowBuf;  // exps computed again
+    T* e = stream ? buf : yr;  // where the exps wait
     if (online) {
       row_online<M>(xr, c, m, s);
     } else {
       m = row_max<M>(xr, c);
-      s = row_sum_exp<M>(log ? nullptr : yr, xr, c, m);
+      s = row_sum_exp<M>(log || again ? nullptr : e, xr, c, m);
     }
     if (log) {  // y = x - (m + log s)
       const reg lse = M::set1(m + std::log(s));
-      for_vectors<M>(c, [&](i64 j, i64 w) { store_w<M>(yr + j, load_w<M>(xr + j, w, T(0)) - lse, w); });
-    } else if (online) {  // y = exp(x - m) / s
+      store_vectors<M>(yr, c, stream, [&](i64 j, i64 w) { return load_w<M>(xr + j, w, T(0)) - lse; });
+    } else if (online || again) {  // y = exp(x - m) / s
       const reg mv = M::set1(m), inv = M::set1(T(1) / s);
-      for_vectors<M>(c, [&](i64 j, i64 w) { store_w<M>(yr + j, M::exp(load_w<M>(xr + j, w, T(0)) - mv) * inv, w); });
-    } else {  // y holds exp(x - m)
+      store_vectors<M>(yr, c, stream, [&](i64 j, i64 w) { return M::exp(load_w<M>(xr + j, w, T(0)) - mv) * inv; });
+    } else {  // e holds exp(x - m)
       const reg inv = M::set1(T(1) / s);
-      for_vectors<M>(c, [&](i64 j, i64 w) { store_w<M>(yr + j, load_w<M>(yr + j, w, T(0)) * inv, w); });
+      store_vectors<M>(yr, c, stream, [&](i64 j, i64 w) { return load_w<M>(e + j, w, T(0)) * inv; });
     }
   }
+  if (stream) stream_fence();
 }
 
 template <class M>
 void softmax_bwd_rows_impl(typename M::T* dx, const typename M::T* y, const typename M::T* dy, i64 r0, i64 r1,
-                           i64 c, bool log) {
+                           i64 c, bool log, bool stream) {
   using T = typename M::T;
   using reg = typename M::reg;
   for (i64 r = r0; r < r1; ++r) {
@@ -126,17 +136,18 @@ void softmax_bwd_rows_impl(typename M::T* dx, const typename M::T* y, const type
     const auto add = [](reg a, reg b) { return a + b; };
     if (log) {  // dx = dy - exp(y) sum(dy)
       const reg s = M::set1(M::reduce_add(fold4<M>(c, T(0), [&](i64 j, i64 w) { return load_w<M>(gr + j, w, T(0)); }, add)));
-      for_vectors<M>(c, [&](i64 j, i64 w) {
-        store_w<M>(dr + j, load_w<M>(gr + j, w, T(0)) - M::exp(load_w<M>(yr + j, w, T(0))) * s, w);
+      store_vectors<M>(dr, c, stream, [&](i64 j, i64 w) {
+        return load_w<M>(gr + j, w, T(0)) - M::exp(load_w<M>(yr + j, w, T(0))) * s;
       });
     } else {  // dx = y (dy - sum(dy y))
       const auto prod = [&](i64 j, i64 w) { return load_w<M>(gr + j, w, T(0)) * load_w<M>(yr + j, w, T(0)); };
       const reg d = M::set1(M::reduce_add(fold4<M>(c, T(0), prod, add)));
-      for_vectors<M>(c, [&](i64 j, i64 w) {
-        store_w<M>(dr + j, load_w<M>(yr + j, w, T(0)) * (load_w<M>(gr + j, w, T(0)) - d), w);
+      store_vectors<M>(dr, c, stream, [&](i64 j, i64 w) {
+        return load_w<M>(yr + j, w, T(0)) * (load_w<M>(gr + j, w, T(0)) - d);
       });
     }
   }
+  if (stream) stream_fence();
 }
 
 // Columns: each lane is one column, reduced down the c rows (stride inner).
@@ -204,26 +215,26 @@ void softmax_bwd_cols_impl(typename M::T* dx, const typename M::T* y, const type
   template <typename T>                                                                                      \
   using SoftmaxM = std::conditional_t<sizeof(T) == 4, M32, M64>;                                             \
   template <typename T>                                                                                      \
-  void softmax_fwd_rows(T* y, const T* x, i64 r0, i64 r1, i64 c, bool log) {                                 \
-    softmax_fwd_rows_impl<SoftmaxM<T>>(y, x, r0, r1, c, log);                                                \
+  void softmax_fwd_rows(T* y, const T* x, i64 r0, i64 r1, i64 c, bool log, bool stream) {                    \
+    softmax_fwd_rows_impl<SoftmaxM<T>>(y, x, r0, r1, c, log, stream);                                        \
   }                                                                                                          \
   template <typename T>                                                                                      \
   void softmax_fwd_cols(T* y, const T* x, i64 o, i64 j0, i64 j1, i64 c, i64 inner, bool log) {               \
     softmax_fwd_cols_impl<SoftmaxM<T>>(y, x, o, j0, j1, c, inner, log);                                      \
   }                                                                                                          \
   template <typename T>                                                                                      \
-  void softmax_bwd_rows(T* dx, const T* y, const T* dy, i64 r0, i64 r1, i64 c, bool log) {                   \
-    softmax_bwd_rows_impl<SoftmaxM<T>>(dx, y, dy, r0, r1, c, log);                                           \
+  void softmax_bwd_rows(T* dx, const T* y, const T* dy, i64 r0, i64 r1, i64 c, bool log, bool stream) {      \
+    softmax_bwd_rows_impl<SoftmaxM<T>>(dx, y, dy, r0, r1, c, log, stream);                                   \
   }                                                                                                          \
   template <typename T>                                                                                      \
   void softmax_bwd_cols(T* dx, const T* y, const T* dy, i64 o, i64 j0, i64 j1, i64 c, i64 inner, bool log) { \
     softmax_bwd_cols_impl<SoftmaxM<T>>(dx, y, dy, o, j0, j1, c, inner, log);                                 \
   }                                                                                                          \
-  template void softmax_fwd_rows<float>(float*, const float*, i64, i64, i64, bool);                          \
-  template void softmax_fwd_rows<double>(double*, const double*, i64, i64, i64, bool);                       \
+  template void softmax_fwd_rows<float>(float*, const float*, i64, i64, i64, bool, bool);                    \
+  template void softmax_fwd_rows<double>(double*, const double*, i64, i64, i64, bool, bool);                 \
   template void softmax_fwd_cols<float>(float*, const float*, i64, i64, i64, i64, i64, bool);                \
   template void softmax_fwd_cols<double>(double*, const double*, i64, i64, i64, i64, i64, bool);             \
-  template void softmax_bwd_rows<float>(float*, const float*, const float*, i64, i64, i64, bool);            \
-  template void softmax_bwd_rows<double>(double*, const double*, const double*, i64, i64, i64, bool);        \
+  template void softmax_bwd_rows<float>(float*, const float*, const float*, i64, i64, i64, bool, bool);      \
+  template void softmax_bwd_rows<double>(double*, const double*, const double*, i64, i64, i64, bool, bool);  \
   template void softmax_bwd_cols<float>(float*, const float*, const float*, i64, i64, i64, i64, i64, bool);   \
   template void softmax_bwd_cols<double>(double*, const double*, const double*, i64, i64, i64, i64, i64, bool);
