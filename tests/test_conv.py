@@ -161,6 +161,7 @@ CONV_T_LARGE = [
     ((2, 48, 7, 9), (48, 30, 4, 4), dict(stride=2, padding=1, output_padding=1), True),  # odd sizes, 30 channels
     ((1, 96, 7, 6), (96, 28, 4, 4), dict(stride=2, padding=1, groups=2), True),         # groups, batch 1
     ((2, 64, 5, 6), (64, 32, 4, 4), dict(stride=2, padding=1, dilation=(1, 2)), True),  # dilation: not in pairs
+    ((32, 32, 16, 16), (32, 64, 4, 4), dict(stride=2, padding=1), True),  # 8 MiB fp32 output: streaming stores
 ]
 
 
@@ -200,6 +201,7 @@ DETERMINISM = [
     ("conv_transpose2d", (5, 16, 8, 8), (16, 8, 4, 4), dict(stride=2, padding=1)),
     ("conv_transpose2d", (3, 32, 8, 8), (32, 16, 4, 4), dict(stride=2, padding=1)),   # shifted, phases
     ("conv_transpose2d", (3, 64, 8, 8), (64, 32, 4, 4), dict(stride=2, padding=1)),   # ... in column pairs
+    ("conv_transpose2d", (32, 32, 16, 16), (32, 64, 4, 4), dict(stride=2, padding=1)),  # ... streamed (8 MiB)
     ("conv2d", (1, 16, 30, 30), (16, 16, 3, 3), dict(stride=2, padding=1)),           # shifted, phases, batch 1
     ("conv2d", (3, 32, 14, 16), (24, 32, 4, 4), dict(stride=2, padding=1)),           # shifted, whole phases
     ("conv2d", (1, 32, 70, 64), (8, 32, 4, 4), dict(stride=2, padding=1)),            # ... batch 1, bands
@@ -207,6 +209,18 @@ DETERMINISM = [
     ("conv2d", (3, 4, 9, 17), (6, 4, 5, 5), dict(padding=2)),               # direct, fewer images than chunks
     ("conv2d", (1, 16, 12, 33), (20, 16, 3, 3), dict(padding=1)),           # direct, batch 1
 ]
+
+
+def test_conv_transpose2d_streamed_output_matches_unstreamed(rng):
+    # an fp32 output of >= 8 MiB is written with streaming stores; images
+    # computed one at a time (small outputs, normal stores) give the same bits
+    x = rng.standard_normal((32, 32, 16, 16)).astype(np.float32)
+    w = rng.standard_normal((32, 64, 4, 4)).astype(np.float32)
+    b = rng.standard_normal(64).astype(np.float32)
+    y = fd.conv_transpose2d(x, w, b, stride=2, padding=1)
+    assert y.nbytes >= 8 << 20
+    for n in (0, 17, 31):
+        np.testing.assert_array_equal(y[n:n + 1], fd.conv_transpose2d(x[n:n + 1], w, b, stride=2, padding=1))
 
 
 @pytest.mark.parametrize("op,x_shape,w_shape,params", DETERMINISM, ids=str)

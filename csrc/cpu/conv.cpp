@@ -33,6 +33,7 @@
 #include "../core/parallel.h"
 #include "../core/scratch.h"
 #include "conv_depthwise.h"
+#include "stream.h"
 #include "conv_direct_simd.h"
 #include "gemm/gemm.h"
 #include "reduce.h"
@@ -1250,16 +1251,28 @@ inline DataPhase data_phase(const Conv2dParams& p, i64 a, i64 b) {
 // o[c*cs + 2j] = t0[j*ld + c] + bias[c] (j < n0), o[c*cs + 2j + 1] = t1[j*ld + c]
 // + bias[c] (j < n1). float: 4x4 blocks transposed in registers (GCC/Clang
 // vector extensions, 16 bytes: every x86-64 has them); the same sums either way.
+// stream: the blocks' 16-byte stores are non-temporal (stream.h) where o and
+// cs keep them 16-byte aligned; the caller fences.
 //   t0, t1 (n0 or n1, ld) pixels x channels; bias (m,) or null; n0 = n1 or n1 + 1
 template <typename T>
 void interleave_pairs_t(T* __restrict o, i64 cs, const T* __restrict t0, const T* __restrict t1, i64 ld,
-                        const T* bias, i64 m, i64 n0, i64 n1) {
+                        const T* bias, i64 m, i64 n0, i64 n1, bool stream) {
   i64 c0 = 0, j4 = 0;
 #if defined(__GNUC__)
   if constexpr (std::is_same_v<T, float>) {
     typedef float v4 __attribute__((vector_size(16)));
     auto ld4 = [](const float* s) { v4 v; __builtin_memcpy(&v, s, sizeof v); return v; };
-    auto st4 = [](float* d, v4 v) { __builtin_memcpy(d, &v, sizeof v); };
+#if defined(__SSE2__)
+    stream = stream && reinterpret_cast<std::uintptr_t>(o) % 16 == 0 && cs % 4 == 0;
+#else
+    stream = false;
+#endif
+    auto st4 = [stream](float* d, v4 v) {
+#if defined(__SSE2__)
+      if (stream) return _mm_stream_ps(d, __m128(v));
+#endif
+      __builtin_memcpy(d, &v, sizeof v);
+    };
     // r[k]: pixel j + k, channels c .. c+3  ->  per channel, pixels j .. j+3
     auto transpose = [](const v4* r, v4* t) {
       const v4 a0 = __builtin_shufflevector(r[0], r[1], 0, 4, 1, 5), a1 = __builtin_shufflevector(r[0], r[1], 2, 6, 3, 7);
@@ -1338,6 +1351,8 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
   i64 crows = 1;  // rows per chunk: whole micro-tiles of pixels
   while (crows * wq % u.mr != 0 && crows <= 8) ++crows;
   const bool pairs = tr && p.sw == 2 && p.w >= 2 && all_taps && crows <= 8 && crows <= rows;
+  // a large dx (conv_transpose2d's output) is written with streaming stores (stream.h)
+  const bool stream = pairs && stream_output<T>(checked_mul(p.n * p.c, p.ipix()));
   const i64 mpad = round_up(cg, tr ? u.nr : u.mr);
   // Packs w (group, kernel row) as A panels (cg, k), or as B panels (k, cg) when transposed.
   auto pack = [&](T* dst, i64 groups, i64 nrows, i64 k, const auto& src) {
@@ -1436,7 +1451,7 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
           for (i64 i = 0; i < nrows; ++i)
             interleave_pairs_t(dxg + ((i0 + i) * p.sh + a) * p.w, p.ipix(), ot0 + i * b.wq * mpad,
                                ot0 + ot_size + i * b.wq * mpad, mpad, bias ? bias + g * cg : nullptr, cg, d2[0].nw,
-                               d2[1].nw);
+                               d2[1].nw, stream);
         }
       }
       for (i64 k = 0; !pairs && k < nph; ++k) {
@@ -1488,6 +1503,7 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
           }
       }
     }
+    if (stream) stream_fence();
   });
 }
 
