@@ -194,6 +194,8 @@ DETERMINISM = [
     ("conv2d", (3, 20, 12, 12), (24, 20, 3, 3), dict(padding=1)),           # shifted, tiles per thread
     ("conv2d", (1, 32, 40, 40), (20, 32, 3, 3), dict(padding=1)),           # shifted, batch 1, bands
     ("conv2d", (3, 128, 16, 16), (128, 128, 3, 3), dict(padding=1)),       # shifted, written in place
+    ("conv2d", (2, 100, 10, 10), (100, 100, 3, 3), dict(padding=1)),       # weight packing split, partial panel
+    ("conv2d", (2, 64, 16, 16), (64, 64, 3, 3), dict(padding=1)),           # ... transposed (B panels) split
     ("conv2d", (1, 32, 24, 24), (16, 32, 3, 3), dict(stride=2)),            # im2col, batch 1
     ("conv2d", (5, 8, 24, 24), (16, 8, 3, 3), dict(stride=2, padding=1)),   # im2col, 5 chunks
     ("conv2d", (10, 24, 10, 10), (40, 24, 1, 1), {}),                       # pointwise, 8 chunks

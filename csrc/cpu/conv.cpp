@@ -88,6 +88,8 @@ namespace {
 //   kDirectImageBytes  direct kernels only while one image's padded x (and,
 //                   for the data gradient, padded dout) is at most this
 //                   large: it is per-thread workspace
+//   kPackGrain      weight packing: values per thread at least (smaller
+//                   packs run on one thread)
 constexpr i64 kBlockBytes = 256 * 1024;
 constexpr i64 kBandBytes = 512 * 1024;
 constexpr i64 kShiftedMinChannels = 16;
@@ -97,6 +99,7 @@ constexpr i64 kWeightChunks = 8;
 constexpr i64 kPartialBytes = 16 << 20;
 constexpr i64 kDirectMaxChannels = 16;
 constexpr i64 kDirectImageBytes = 8 << 20;
+constexpr i64 kPackGrain = 32768;
 
 enum class Path { pointwise, depthwise, im2col };
 
@@ -906,24 +909,34 @@ inline void band_cols(i64 n, i64 step, i64 b0, i64 w, i64* lo, i64* hi) {
 // A panels: for group g and kernel row `row`, the (m, k) matrix
 // src(g, row, i, kk) in panels of mr rows, k in kc blocks: panel r of the k
 // block at pc (kb columns) at dst + (g*nrows + row)*mpad*k + pc*mpad + r*mr*kb,
-// element (i, kk) at [kk*mr + i]; rows past m are 0.
+// element (i, kk) at [kk*mr + i]; rows past m are 0. rows_inner: read src
+// a column's mr rows at a time (for sources contiguous along i; else along kk).
 template <typename T, typename Src>
-void pack_row_panels(T* dst, i64 groups, i64 nrows, i64 m, i64 k, const Micro<T>& u, const Src& src) {
-  const i64 mpad = round_up(m, u.mr);
-  for (i64 g = 0; g < groups; ++g)
-    for (i64 row = 0; row < nrows; ++row)
+void pack_row_panels(T* dst, i64 groups, i64 nrows, i64 m, i64 k, const Micro<T>& u, const Src& src,
+                     bool rows_inner) {
+  const i64 mpad = round_up(m, u.mr), npan = mpad / u.mr;
+  // threads split the (group, row, panel) units: a copy, the same for any split
+  parallel_for(groups * nrows * npan, max64(1, kPackGrain / (u.mr * k)), num_threads(), [&](i64 u0, i64 u1) {
+    for (i64 un = u0; un < u1; ++un) {
+      const i64 gr = un / npan, g = gr / nrows, row = gr % nrows, i0 = un % npan * u.mr;
       for (i64 pc = 0; pc < k; pc += u.kc) {
         const i64 kb = min64(u.kc, k - pc);
-        T* base = dst + (g * nrows + row) * mpad * k + pc * mpad;
-        for (i64 i = 0; i < mpad; ++i) {
-          T* d = base + (i / u.mr) * u.mr * kb + i % u.mr;
-          if (i >= m) {
-            for (i64 kk = 0; kk < kb; ++kk) d[kk * u.mr] = T(0);
-            continue;
+        T* base = dst + gr * mpad * k + pc * mpad + i0 * kb;
+        const i64 mi = max64(0, min64(u.mr, m - i0));  // rows of the panel inside m; the rest 0
+        if (rows_inner) {
+          for (i64 kk = 0; kk < kb; ++kk) {
+            for (i64 i = 0; i < mi; ++i) base[kk * u.mr + i] = src(g, row, i0 + i, pc + kk);
+            for (i64 i = mi; i < u.mr; ++i) base[kk * u.mr + i] = T(0);
           }
-          for (i64 kk = 0; kk < kb; ++kk) d[kk * u.mr] = src(g, row, i, pc + kk);
+          continue;
         }
+        for (i64 i = 0; i < mi; ++i)
+          for (i64 kk = 0; kk < kb; ++kk) base[kk * u.mr + i] = src(g, row, i0 + i, pc + kk);
+        for (i64 i = mi; i < u.mr; ++i)
+          for (i64 kk = 0; kk < kb; ++kk) base[kk * u.mr + i] = T(0);
       }
+    }
+  });
 }
 
 // One shifted-GEMM call set: ot (mpad, qpad) (+)= A (mpad, k) @ B (k, qpad),
@@ -969,12 +982,14 @@ void fill_bias_rows(T* c, i64 ldc, const T* bias, i64 m, i64 q) {
 // [kk*nr + jj]; columns past n are 0 (npad = n rounded up to nr).
 template <typename T, typename Src>
 void pack_row_bpanels(T* dst, i64 groups, i64 nrows, i64 k, i64 n, const Micro<T>& u, const Src& src) {
-  const i64 npad = round_up(n, u.nr);
-  for (i64 g = 0; g < groups; ++g)
-    for (i64 row = 0; row < nrows; ++row) {
-      T* base = dst + (g * nrows + row) * k * npad;
-      for (i64 col = 0; col < npad; ++col) {
-        T* d = base + (col / u.nr) * k * u.nr + col % u.nr;
+  const i64 npad = round_up(n, u.nr), npan = npad / u.nr;
+  // threads split the (group, row, panel) units: a copy, the same for any split
+  parallel_for(groups * nrows * npan, max64(1, kPackGrain / (u.nr * k)), num_threads(), [&](i64 u0, i64 u1) {
+    for (i64 un = u0; un < u1; ++un) {
+      const i64 gr = un / npan, g = gr / nrows, row = gr % nrows, j0 = un % npan * u.nr;
+      T* base = dst + gr * k * npad + j0 * k;
+      for (i64 col = j0; col < j0 + u.nr; ++col) {
+        T* d = base + col - j0;
         if (col >= n) {
           for (i64 kk = 0; kk < k; ++kk) d[kk * u.nr] = T(0);
           continue;
@@ -982,6 +997,7 @@ void pack_row_bpanels(T* dst, i64 groups, i64 nrows, i64 k, i64 n, const Micro<T
         for (i64 kk = 0; kk < k; ++kk) d[kk * u.nr] = src(g, row, kk, col);
       }
     }
+  });
 }
 
 // The transposed call set: ott (qrows, npad) (+)= B^T (qrows, k) @ W (k, npad):
@@ -1149,7 +1165,7 @@ void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dPara
   if (tr)
     pack_row_bpanels(wpk, p.groups, nrow, kk, fg, u, [&](i64 g, i64 r, i64 col, i64 f) { return wsrc(g, r, f, col); });
   else
-    pack_row_panels(wpk, p.groups, nrow, fg, kk, u, wsrc);
+    pack_row_panels(wpk, p.groups, nrow, fg, kk, u, wsrc, false);  // w runs along (kj, c)
   const ShiftBand big = make_shift_band(rows, halo, wq, u.nr);
   const i64 qrows = round_up(big.q, u.mr);                      // transposed: pixel rows computed
   // the plain orientation writes straight into out unless the band is wider than ow (phases)
@@ -1359,7 +1375,7 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
     if (tr)
       pack_row_bpanels(dst, groups, nrows, k, cg, u, [&](i64 g, i64 r, i64 kk, i64 c) { return src(g, r, c, kk); });
     else
-      pack_row_panels(dst, groups, nrows, cg, k, u, src);
+      pack_row_panels(dst, groups, nrows, cg, k, u, src, true);  // w runs along c
   };
   // (per tap only where some phase's column taps are not consecutive)
   bool per_tap = false;
@@ -1708,7 +1724,7 @@ void bwd_data_col2im(T* dx, const T* dout, const T* w, const T* bias, const Conv
   const int threads = num_threads();
   const i64 units = p.n * p.groups;
   T* wt = scratch<T>(checked_mul(p.groups * kpad, fg), 2);  // w_g^T (K, fg) in A panels
-  pack_row_panels(wt, p.groups, 1, K, fg, u, [&](i64 g, i64, i64 k, i64 f) { return w[(g * fg + f) * K + k]; });
+  pack_row_panels(wt, p.groups, 1, K, fg, u, [&](i64 g, i64, i64 k, i64 f) { return w[(g * fg + f) * K + k]; }, true);
   // columns [j0, j1) of dcol (kpad, np) for output pixels p0 .. p0 + np
   auto dcol_cols = [&](T* dcol, i64 n, i64 g, i64 p0, i64 np, i64 j0, i64 j1) {
     const T* d = dout + (n * p.f + g * fg) * P + p0;
