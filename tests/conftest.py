@@ -5,7 +5,7 @@ import pytest
 from hypothesis import settings
 
 import fastdl
-from fastdl import _dispatch
+from fastdl import _cpu, _dispatch
 
 # Property tests: compiled code has no meaningful per-example deadline; CI
 # (HYPOTHESIS_PROFILE=ci) runs fewer examples with a fixed seed.
@@ -35,6 +35,16 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("backend", cpu_backends())
     if "dtype" in metafunc.fixturenames:
         metafunc.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+
+
+@pytest.fixture
+def isa(request):
+    # Indirect parametrisation over helpers.ISAS: the native kernels run on
+    # that ISA variant for the test, then the previous one is restored.
+    old = _cpu.isa()
+    _cpu._set_isa(request.param)
+    yield request.param
+    _cpu._set_isa(old)
 
 
 @pytest.fixture

@@ -23,7 +23,12 @@ from __future__ import annotations
 import numpy as np
 
 import fastdl
-from fastdl import _alloc, reference
+from fastdl import _alloc, _cpu, reference
+
+# The native ISA variants this CPU runs (FASTDL_ISA order), for tests that run
+# a kernel on each through conftest's `isa` fixture.
+_ISA_ORDER = ("generic", "avx2", "avx512")
+ISAS = _ISA_ORDER[: _ISA_ORDER.index(_cpu.isa_supported()) + 1]
 
 GRADCHECK_TOL = 1e-6  # central differences, eps 1e-6, float64: ~1e-9 when right
 

@@ -7,11 +7,9 @@ import pytest
 
 import fastdl as fd
 from fastdl import _cpu
-from helpers import check_op
+from helpers import check_op, ISAS
 
 OP = "scaled_dot_product_attention"
-ISAS = [i for i in ("generic", "avx2", "avx512")
-        if ("generic", "avx2", "avx512").index(i) <= ("generic", "avx2", "avx512").index(_cpu.isa_supported())]
 
 
 def qkv(batch, lq, lk, d, dv):

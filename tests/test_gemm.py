@@ -9,9 +9,7 @@ import numpy as np
 import pytest
 
 from fastdl import _cpu
-
-ISAS = [i for i in ("generic", "avx2", "avx512")
-        if ["generic", "avx2", "avx512"].index(i) <= ["generic", "avx2", "avx512"].index(_cpu.isa_supported())]
+from helpers import ISAS
 
 
 def tile(isa, dtype):

@@ -7,7 +7,7 @@ import pytest
 
 import fastdl as fd
 from fastdl import _cpu
-from helpers import check_op
+from helpers import check_op, ISAS
 
 REDUCTIONS = ["mean", "sum", "none"]
 
@@ -141,16 +141,7 @@ def test_hinge(shape, reduction, backend, dtype, rng):
            rng=rng, gradcheck=False)
 
 
-ISAS = [i for i in ("generic", "avx2", "avx512")
-        if ("generic", "avx2", "avx512").index(i) <= ("generic", "avx2", "avx512").index(_cpu.isa_supported())]
 
-
-@pytest.fixture
-def isa(request):
-    old = _cpu.isa()
-    _cpu._set_isa(request.param)
-    yield request.param
-    _cpu._set_isa(old)
 
 
 @pytest.mark.parametrize("isa", ISAS, indirect=True)

@@ -7,7 +7,7 @@ import pytest
 
 import fastdl as fd
 from fastdl import reference
-from helpers import check_op, rel_err
+from helpers import check_op, ISAS, rel_err
 
 
 def _pos(shape):
@@ -370,21 +370,10 @@ def test_dtypes_and_dout():
 # (layer_norm's forward: runs of whole rows); odd lengths start runs at every
 # alignment (unaligned heads, partial tails). Samples are independent for
 # layer / group / instance norm, so samples of the big call must equal, bit
-# for bit, a small call (normal stores); batch_norm is checked against the reference. No result may depend
-# on the thread count.
-from fastdl import _cpu
-
+# for bit, a small call (normal stores); batch_norm is checked against the
+# reference. No result may depend on the thread count.
 STREAM_MIN_BYTES = 8 << 20
-ISAS = [i for i in ("generic", "avx2", "avx512")
-        if ("generic", "avx2", "avx512").index(i) <= ("generic", "avx2", "avx512").index(_cpu.isa_supported())]
 
-
-@pytest.fixture
-def isa(request):
-    old = _cpu.isa()
-    _cpu._set_isa(request.param)
-    yield request.param
-    _cpu._set_isa(old)
 
 
 def _stream_case(op):

@@ -7,7 +7,7 @@ import pytest
 
 import fastdl as fd
 from fastdl import _cpu
-from helpers import check_op
+from helpers import check_op, ISAS
 
 OPS = ["softmax", "log_softmax"]
 
@@ -73,16 +73,7 @@ def test_layouts(op, layout, backend, dtype, rng):
     check_op(op, [(6, 11)], {"axis": 1}, backend=backend, dtype=dtype, rng=rng, layouts={0: f}, gradcheck=False)
 
 
-ISAS = [i for i in ("generic", "avx2", "avx512")
-        if ("generic", "avx2", "avx512").index(i) <= ("generic", "avx2", "avx512").index(_cpu.isa_supported())]
 
-
-@pytest.fixture
-def isa(request):
-    old = _cpu.isa()
-    _cpu._set_isa(request.param)
-    yield request.param
-    _cpu._set_isa(old)
 
 
 @pytest.mark.parametrize("isa", ISAS, indirect=True)
