@@ -20,6 +20,8 @@ element a kernel forgets to write fails the comparison.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 import fastdl
@@ -29,6 +31,17 @@ from fastdl import _alloc, _cpu, reference
 # a kernel on each through conftest's `isa` fixture.
 _ISA_ORDER = ("generic", "avx2", "avx512")
 ISAS = _ISA_ORDER[: _ISA_ORDER.index(_cpu.isa_supported()) + 1]
+
+@contextlib.contextmanager
+def at_threads(n):
+    """fastdl runs on n threads inside the block; the previous count is restored."""
+    old = fastdl.get_num_threads()
+    fastdl.set_num_threads(n)
+    try:
+        yield
+    finally:
+        fastdl.set_num_threads(old)
+
 
 GRADCHECK_TOL = 1e-6  # central differences, eps 1e-6, float64: ~1e-9 when right
 

@@ -7,7 +7,7 @@ import pytest
 
 import fastdl as fd
 from fastdl import reference
-from helpers import check_op, ISAS, rel_err
+from helpers import at_threads, check_op, ISAS, rel_err
 
 
 def _pos(shape):
@@ -402,19 +402,14 @@ def test_streaming_stores(case, isa, dtype, rng):
     if isa == ISAS[-1]:
         check_op(op, [x, *args], params, backend="cpu", dtype=dtype, rng=rng, gradcheck=False)
     fwd, bwd = getattr(fd, op + "_forward"), getattr(fd, op + "_backward")
-    old = fd.get_num_threads()
-    try:
-        outs = []
-        for threads in (1, 2):
-            fd.set_num_threads(threads)
-            with fd.use_backend("cpu"):
-                y, cache = fwd(x, *args, **params)
-                outs.append((y, *bwd(g, cache)))
-                if op != "batch_norm":
-                    ys, cs = fwd(x[5:8], *args, **params)
-                    np.testing.assert_array_equal(y[5:8], ys)
-                    np.testing.assert_array_equal(outs[-1][1][5:8], bwd(g[5:8], cs)[0])
-    finally:
-        fd.set_num_threads(old)
+    outs = []
+    for threads in (1, 2):
+        with at_threads(threads), fd.use_backend("cpu"):
+            y, cache = fwd(x, *args, **params)
+            outs.append((y, *bwd(g, cache)))
+            if op != "batch_norm":
+                ys, cs = fwd(x[5:8], *args, **params)
+                np.testing.assert_array_equal(y[5:8], ys)
+                np.testing.assert_array_equal(outs[-1][1][5:8], bwd(g[5:8], cs)[0])
     for a, b in zip(outs[0], outs[1]):
         np.testing.assert_array_equal(a, b)

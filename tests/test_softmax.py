@@ -7,7 +7,7 @@ import pytest
 
 import fastdl as fd
 from fastdl import _cpu
-from helpers import check_op, ISAS
+from helpers import at_threads, check_op, ISAS
 
 OPS = ["softmax", "log_softmax"]
 
@@ -181,19 +181,14 @@ def test_streaming_stores(op, c, isa, dtype, rng):
     if isa == ISAS[-1]:
         check_op(op, [x], backend="cpu", dtype=dtype, rng=rng, gradcheck=False)
     fwd, bwd = getattr(fd, op + "_forward"), getattr(fd, op + "_backward")
-    old = fd.get_num_threads()
-    try:
-        outs = []
-        for threads in (1, 2):
-            fd.set_num_threads(threads)
-            with fd.use_backend("cpu"):
-                y, cache = fwd(x)
-                outs.append((y, bwd(g, cache)[0]))
-                ys, cs = fwd(x[:5])
-                dxs = bwd(g[:5], cs)[0]
-            np.testing.assert_array_equal(y[:5], ys)
-            np.testing.assert_array_equal(outs[-1][1][:5], dxs)
-    finally:
-        fd.set_num_threads(old)
+    outs = []
+    for threads in (1, 2):
+        with at_threads(threads), fd.use_backend("cpu"):
+            y, cache = fwd(x)
+            outs.append((y, bwd(g, cache)[0]))
+            ys, cs = fwd(x[:5])
+            dxs = bwd(g[:5], cs)[0]
+        np.testing.assert_array_equal(y[:5], ys)
+        np.testing.assert_array_equal(outs[-1][1][:5], dxs)
     np.testing.assert_array_equal(outs[0][0], outs[1][0])
     np.testing.assert_array_equal(outs[0][1], outs[1][1])
