@@ -6,7 +6,7 @@ import pytest
 
 import fastdl as fd
 from fastdl import _cpu
-from helpers import check_op, ISAS
+from helpers import at_threads, check_op, ISAS
 
 # (op, params): every activation and each of its modes
 ELEMENTWISE = [
@@ -141,14 +141,10 @@ def test_thread_count_does_not_change_bits(op, params, rng):
     x = rng.standard_normal(100_003).astype(np.float32)  # several thread chunks and a tail
     g = rng.standard_normal(x.shape).astype(np.float32)
     results = []
-    old = fd.get_num_threads()
-    try:
-        for threads in (1, 2, 3):
-            fd.set_num_threads(threads)
+    for threads in (1, 2, 3):
+        with at_threads(threads):
             y, cache = getattr(fd, op + "_forward")(x, **params)
             results.append((y, getattr(fd, op + "_backward")(g, cache)[0]))
-    finally:
-        fd.set_num_threads(old)
     for y, dx in results[1:]:
         np.testing.assert_array_equal(y, results[0][0])
         np.testing.assert_array_equal(dx, results[0][1])
@@ -159,15 +155,11 @@ def test_prelu_dalpha_deterministic(backend, rng):
     g = rng.standard_normal(x.shape).astype(np.float32)
     a = rng.standard_normal(3).astype(np.float32)
     out = []
-    old = fd.get_num_threads()
-    try:
-        for threads in (1, 2):
-            fd.set_num_threads(threads)
+    for threads in (1, 2):
+        with at_threads(threads):
             with fd.use_backend(backend):
                 _, cache = fd.prelu_forward(x, a)
                 out.append(fd.prelu_backward(g, cache))
-    finally:
-        fd.set_num_threads(old)
     np.testing.assert_array_equal(out[0][0], out[1][0])
     np.testing.assert_array_equal(out[0][1], out[1][1])
 

@@ -7,7 +7,7 @@ import pytest
 
 import fastdl as fd
 from fastdl import _cpu
-from helpers import check_op, ISAS
+from helpers import at_threads, check_op, ISAS
 
 OP = "scaled_dot_product_attention"
 
@@ -178,16 +178,12 @@ def test_sdpa_same_bits_for_any_thread_count(batch, causal, masked, backend, dty
     q, k, v = (rng.standard_normal(s).astype(dtype) for s in qkv((batch,), 300, 250, 16, 12))
     mask = rng.standard_normal((batch, 1, 250)).astype(dtype) if masked else None
     dout = rng.standard_normal((batch, 300, 12)).astype(dtype)
-    old = fd.get_num_threads()
     results = []
-    try:
-        for threads in (1, 2):
-            fd.set_num_threads(threads)
+    for threads in (1, 2):
+        with at_threads(threads):
             with fd.use_backend(backend):
                 out, cache = fd.scaled_dot_product_attention_forward(q, k, v, mask, causal)
                 results.append((out, *fd.scaled_dot_product_attention_backward(dout, cache)))
-    finally:
-        fd.set_num_threads(old)
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
 

@@ -6,7 +6,7 @@ import pytest
 
 import fastdl as fd
 from fastdl import _cpu, _dispatch, reference
-from helpers import check_op
+from helpers import at_threads, check_op
 
 # Random123's kat_vectors for philox4x32_10: (counter, key, expected output)
 KAT = [
@@ -57,18 +57,14 @@ def test_same_mask_on_every_backend_and_thread_count(rng):
     x = rng.standard_normal((1001, 37)).astype(np.float32) + 10  # no zeros: y == 0 exactly where dropped
     seed = int(rng.integers(2**64, dtype=np.uint64))
     ref, _ = reference.dropout_forward(x, 0.4, seed=seed)
-    old = fd.get_num_threads()
-    try:
-        for backend in [b for b in _dispatch.CPU_BACKENDS if _dispatch.load(b) is not None]:
-            for threads in (1, 2):
-                fd.set_num_threads(threads)
+    for backend in [b for b in _dispatch.CPU_BACKENDS if _dispatch.load(b) is not None]:
+        for threads in (1, 2):
+            with at_threads(threads):
                 with fd.use_backend(backend):
                     y = fd.dropout(x, 0.4, seed=seed)
                     y64 = fd.dropout(x.astype(np.float64), 0.4, seed=seed)
                 np.testing.assert_array_equal(y, ref, err_msg=f"{backend}, {threads} threads")
                 np.testing.assert_array_equal(y64 == 0, ref == 0)
-    finally:
-        fd.set_num_threads(old)
 
 
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.75])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import fastdl as fd
-from helpers import check_op
+from helpers import at_threads, check_op
 
 # (indices shape, index dtype, V, D)
 EMB_CASES = [
@@ -53,15 +53,11 @@ def test_embedding_backward_bit_identical_for_any_thread_count(backend, rng):
     dout = rng.standard_normal((idx.size, 16)).astype(np.float32)
     w = np.zeros((500, 16), np.float32)
     out = []
-    old = fd.get_num_threads()
-    try:
-        for threads in (1, 2):
-            fd.set_num_threads(threads)
+    for threads in (1, 2):
+        with at_threads(threads):
             with fd.use_backend(backend):
                 _, cache = fd.embedding_forward(idx, w)
                 out.append(fd.embedding_backward(dout, cache)[1])
-    finally:
-        fd.set_num_threads(old)
     np.testing.assert_array_equal(out[0], out[1])
     # in index order: the same as a sequential float32 accumulation
     ref = np.zeros((500, 16), np.float32)

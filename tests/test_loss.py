@@ -7,7 +7,7 @@ import pytest
 
 import fastdl as fd
 from fastdl import _cpu
-from helpers import check_op, ISAS
+from helpers import at_threads, check_op, ISAS
 
 REDUCTIONS = ["mean", "sum", "none"]
 
@@ -178,15 +178,11 @@ def test_each_op_by_name(backend, dtype, rng):
 
 
 def _same_for_threads(fn, backend):
-    old = fd.get_num_threads()
     out = []
-    try:
-        for threads in (1, 2, 3):
-            fd.set_num_threads(threads)
+    for threads in (1, 2, 3):
+        with at_threads(threads):
             with fd.use_backend(backend):
                 out.append(fn())
-    finally:
-        fd.set_num_threads(old)
     for r in out[1:]:
         for a, b in zip(r, out[0]):
             np.testing.assert_array_equal(a, b)

@@ -11,7 +11,7 @@ import pytest
 
 import fastdl as fd
 from fastdl import reference
-from helpers import rel_err, tolerance
+from helpers import at_threads, rel_err, tolerance
 
 SHAPES = [(3, 4), (7,), (2, 3, 5), (1,), (0, 3), (40000,)]  # 40000: more than one thread's chunk
 
@@ -179,18 +179,14 @@ def test_bit_identical_for_any_thread_count(op, hyper, backend, rng):
     params = [rng.standard_normal(s).astype(np.float32) for s in [(300, 700), (5,), (100000,)]]
     grads = [rng.standard_normal(p.shape).astype(np.float32) for p in params]
     runs = []
-    old = fd.get_num_threads()
-    try:
-        for threads in (1, 2):
-            fd.set_num_threads(threads)
+    for threads in (1, 2):
+        with at_threads(threads):
             ps, gs = [p.copy() for p in params], [g.copy() for g in grads]
             with fd.use_backend(backend):
                 state = getattr(fd, op)(ps, gs, **hyper)
                 state = getattr(fd, op)(ps, gs, state, **hyper)
                 norm = fd.clip_grad_norm(gs, 1.0)
             runs.append((ps, gs, norm))
-    finally:
-        fd.set_num_threads(old)
     (p1, g1, n1), (p2, g2, n2) = runs
     assert n1 == n2
     for a, b in zip(p1 + g1, p2 + g2):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import fastdl as fd
-from helpers import check_op, rel_err
+from helpers import at_threads, check_op, rel_err
 
 # (x shape, params); comments name the C++ path
 POOL_CASES = [
@@ -107,15 +107,11 @@ def test_noncontiguous_input(backend, dtype, rng):
 def test_thread_count_does_not_change_results(op, params, rng):
     x = rng.standard_normal((3, 17, 12, 14)).astype(np.float32)
     results = []
-    old = fd.get_num_threads()
-    try:
-        for threads in (1, 2, 3):
-            fd.set_num_threads(threads)
+    for threads in (1, 2, 3):
+        with at_threads(threads):
             out, cache = getattr(fd, op + "_forward")(x, **params)
             dout = np.random.default_rng(3).standard_normal(out.shape).astype(np.float32)
             results.append((out, *getattr(fd, op + "_backward")(dout, cache)))
-    finally:
-        fd.set_num_threads(old)
     for other in results[1:]:
         for a, b in zip(results[0], other):
             np.testing.assert_array_equal(a, b)

@@ -18,6 +18,7 @@ import pytest
 
 import fastdl as fd
 from fastdl import _dispatch
+from helpers import at_threads
 from opinfo import EXEMPT, REGISTRY
 
 OPS = sorted(REGISTRY)
@@ -108,19 +109,15 @@ def test_error_inputs(name):
 @pytest.mark.parametrize("name", OPS)
 def test_bit_identical_across_threads_and_runs(name, backend, dtype):
     rng = np.random.default_rng(7)
-    old = fd.get_num_threads()
-    try:
-        with fd.use_backend(backend):
-            for args, kwargs in REGISTRY[name].samples(rng):
-                args = _cast(args, dtype)
-                runs = []
-                for threads in (1, 2, 3, 2):
-                    fd.set_num_threads(threads)
+    with fd.use_backend(backend):
+        for args, kwargs in REGISTRY[name].samples(rng):
+            args = _cast(args, dtype)
+            runs = []
+            for threads in (1, 2, 3, 2):
+                with at_threads(threads):
                     runs.append(_run(name, args, kwargs))
-                for r in runs[1:]:
-                    assert _same(r, runs[0]), f"{name}: results depend on the thread count or the run"
-    finally:
-        fd.set_num_threads(old)
+            for r in runs[1:]:
+                assert _same(r, runs[0]), f"{name}: results depend on the thread count or the run"
 
 
 @pytest.mark.parametrize("name", OPS)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import fastdl as fd
-from helpers import check_op, rel_err
+from helpers import at_threads, check_op, rel_err
 
 # (x shape, size/scale_factor params)
 RESIZES = [
@@ -75,15 +75,11 @@ def test_matches_pytorch(x_shape, params, mode, align_corners, dtype, backend, r
 def test_thread_count_does_not_change_results(mode, rng):
     x = rng.standard_normal((3, 7, 9, 10)).astype(np.float32)
     results = []
-    old = fd.get_num_threads()
-    try:
-        for threads in (1, 2, 3):
-            fd.set_num_threads(threads)
+    for threads in (1, 2, 3):
+        with at_threads(threads):
             out, cache = fd.upsample2d_forward(x, scale_factor=(2.3, 1.5), mode=mode)
             dout = np.random.default_rng(5).standard_normal(out.shape).astype(np.float32)
             results.append((out, *fd.upsample2d_backward(dout, cache)))
-    finally:
-        fd.set_num_threads(old)
     for other in results[1:]:
         for a, b in zip(results[0], other):
             np.testing.assert_array_equal(a, b)

@@ -7,7 +7,7 @@ import pytest
 
 import fastdl as fd
 from fastdl import reference
-from helpers import check_op
+from helpers import at_threads, check_op
 
 # (N, D, H): tiny, odd, around the 12-row / 32-column GEMM tiles (and the
 # generic kernel's 4 x 8), zero batch
@@ -166,19 +166,15 @@ def test_bit_identical_across_threads(tndh, backend, dtype, rng):
     xs = _lstm_inputs(rng, dtype, t, n, d, h)
     r = [xs[0], xs[1], xs[3][:, :h], xs[4][:, :h], xs[5][:h]]
     douts = tuple(rng.standard_normal(s).astype(dtype) for s in ((t, n, h), (n, h), (n, h)))
-    old = fd.get_num_threads()
     results = []
-    try:
-        for threads in (1, 2, 3, 4):
-            fd.set_num_threads(threads)
+    for threads in (1, 2, 3, 4):
+        with at_threads(threads):
             with fd.use_backend(backend):
                 out, cache = fd.lstm_forward(*xs)
                 grads = fd.lstm_backward(douts, cache)
                 rout, rcache = fd.rnn_forward(*r)
                 rgrads = fd.rnn_backward(douts[0], rcache)
             results.append([*out, *grads, rout, *rgrads])
-    finally:
-        fd.set_num_threads(old)
     for res in results[1:]:
         for a, b in zip(res, results[0]):
             np.testing.assert_array_equal(a, b)
