@@ -1931,8 +1931,8 @@ void conv_transpose2d_bwd(T* dx, T* dw, T* db, const T* dout, const T* x, const 
         for (i64 k = k0; k < k1; ++k) {
           const i64 n0 = p.n * k / nchunks, n1 = p.n * (k + 1) / nchunks;
           for (i64 n = n0; n < n1; ++n) {
-            for (i64 it = n * per; it < (n + 1) * per; ++it) fitem(it, mine);
             for (i64 q = n * p.c; db && q < (n + 1) * p.c; ++q) bpart[q] = lane_sum(dout + q * p.ipix(), p.ipix());
+            for (i64 it = n * per; it < (n + 1) * per; ++it) fitem(it, mine);
             wchunk(part + k * psize, n0, n, n + 1, 0, tiles, mine + fe);
           }
         }
