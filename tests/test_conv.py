@@ -247,17 +247,20 @@ def test_conv_transpose2d_backward_matches_separate_kernels(x_shape, w_shape, pa
     b = rng.standard_normal(w_shape[1] * params.get("groups", 1)).astype(np.float32)
     with at_threads(1):
         y, cache = fd.conv_transpose2d_forward(x, w, b, **params)
+        _, cache_nb = fd.conv_transpose2d_forward(x, w, None, **params)
     dout = rng.standard_normal(y.shape).astype(np.float32)
     p = dict(cache.params)
     p.pop("out_shape")
     for threads in (1, 2, 3):
         with at_threads(threads):
             dx, dw, db = fd.conv_transpose2d_backward(dout, cache)
+            nbdx, nbdw, nbdb = fd.conv_transpose2d_backward(dout, cache_nb)
             sdx, sdw, sdb = np.empty_like(x), np.empty_like(w), np.empty_like(b)
             cpu.conv2d_fwd(sdx, dout, w, None, **p)
             cpu.conv2d_bwd(None, sdw, None, x, dout, w, **p)
             cpu.conv_bias_grad(sdb, dout)
-        for a, e in ((dx, sdx), (dw, sdw), (db, sdb)):
+        assert nbdb is None
+        for a, e in ((dx, sdx), (dw, sdw), (db, sdb), (nbdx, sdx), (nbdw, sdw)):
             np.testing.assert_array_equal(a, e)
 
 

@@ -1889,10 +1889,10 @@ void conv_bias_grad(T* db, const T* dout, i64 n, i64 f, i64 hw) {
 }
 
 // On the shifted path with whole weight-gradient chunks per thread, one pass
-// over the images: per image its data gradient (a conv2d forward of dout's
-// image), its plane sums for db and its weight-gradient contribution, while
-// dout's image is still in L2 (the three separate passes each read dout
-// from memory). Each output is the same sum in the same order as from the
+// over the images: per image its plane sums for db (a sequential read that
+// brings dout's image to L2), its data gradient (a conv2d forward of that
+// image) and its weight-gradient contribution, both reading the image from
+// L2 (the three separate passes each read dout from memory). Each output is the same sum in the same order as from the
 // separate calls (bit-identical), and threads split whole chunks, which the
 // separate passes' image split matches.
 template <typename T>
@@ -1905,7 +1905,9 @@ void conv_transpose2d_bwd(T* dx, T* dw, T* db, const T* dout, const T* x, const 
     return;
   }
   const int threads = num_threads();
-  const i64 bsize = db ? checked_mul(p.n, p.c) : 0;  // plane sums (n, c), after the chunk partials
+  // dout's plane sums (n, c), after the chunk partials: computed even without db, as the
+  // sequential read that brings each image to L2 (faster than the band copies' own reads)
+  const i64 bsize = checked_mul(p.n, p.c);
   T* bpart = nullptr;
   fwd_shifted_with(dx, dout, w, static_cast<const T*>(nullptr), p, [&](i64 items, i64 fe, const auto& fitem) {
     weight_grad_shifted_with(dw, x, dout, p, bsize, [&](T* part, i64 psize, i64 nchunks, i64 tiles, i64 we,
@@ -1931,7 +1933,7 @@ void conv_transpose2d_bwd(T* dx, T* dw, T* db, const T* dout, const T* x, const 
         for (i64 k = k0; k < k1; ++k) {
           const i64 n0 = p.n * k / nchunks, n1 = p.n * (k + 1) / nchunks;
           for (i64 n = n0; n < n1; ++n) {
-            for (i64 q = n * p.c; db && q < (n + 1) * p.c; ++q) bpart[q] = lane_sum(dout + q * p.ipix(), p.ipix());
+            for (i64 q = n * p.c; q < (n + 1) * p.c; ++q) bpart[q] = lane_sum(dout + q * p.ipix(), p.ipix());
             for (i64 it = n * per; it < (n + 1) * per; ++it) fitem(it, mine);
             wchunk(part + k * psize, n0, n, n + 1, 0, tiles, mine + fe);
           }
