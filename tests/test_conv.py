@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import fastdl as fd
-from helpers import check_op, rel_err
+from helpers import at_threads, check_op, rel_err
 
 # (x shape, w shape, params, with bias). Comments name the C++ path taken.
 CONV2D_CASES = [
@@ -225,6 +225,45 @@ def test_conv_transpose2d_streamed_output_matches_unstreamed(rng):
         np.testing.assert_array_equal(y[n:n + 1], fd.conv_transpose2d(x[n:n + 1], w, b, stride=2, padding=1))
 
 
+# conv_transpose2d's backward in one pass over dout's images (shifted path,
+# whole weight-gradient chunks per thread) or, otherwise, the separate passes
+FUSED_BWD = [
+    ((64, 64, 16, 16), (64, 32, 4, 4), dict(stride=2, padding=1)),         # the benchmark case
+    ((3, 48, 7, 9), (48, 30, 4, 4), dict(stride=2, padding=1, output_padding=1)),  # odd sizes, 3 chunks
+    ((1, 96, 7, 6), (96, 28, 4, 4), dict(stride=2, padding=1, groups=2)),  # groups, batch 1
+    ((4, 64, 5, 6), (64, 32, 4, 4), dict(stride=2, padding=1, dilation=(1, 2))),  # dilation
+    ((10, 32, 6, 6), (32, 16, 3, 3), dict(output_padding=1, dilation=2)),   # stride 1, 8 uneven chunks
+    ((2, 32, 6, 5), (32, 8, 3, 3), dict(stride=2, groups=2, dilation=2)),   # im2col (separate passes)
+    ((3, 8, 6, 6), (8, 1, 3, 3), dict(groups=8, padding=1)),                # depthwise (separate passes)
+]
+
+
+@pytest.mark.parametrize("x_shape,w_shape,params", FUSED_BWD, ids=str)
+def test_conv_transpose2d_backward_matches_separate_kernels(x_shape, w_shape, params, rng):
+    # the one-pass backward gives the bits of conv2d_fwd + conv2d_bwd + conv_bias_grad, at any thread count
+    cpu = fd._dispatch.load("cpu")
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    b = rng.standard_normal(w_shape[1] * params.get("groups", 1)).astype(np.float32)
+    with at_threads(1):
+        y, cache = fd.conv_transpose2d_forward(x, w, b, **params)
+        _, cache_nb = fd.conv_transpose2d_forward(x, w, None, **params)
+    dout = rng.standard_normal(y.shape).astype(np.float32)
+    p = dict(cache.params)
+    p.pop("out_shape")
+    for threads in (1, 2, 3):
+        with at_threads(threads):
+            dx, dw, db = fd.conv_transpose2d_backward(dout, cache)
+            nbdx, nbdw, nbdb = fd.conv_transpose2d_backward(dout, cache_nb)
+            sdx, sdw, sdb = np.empty_like(x), np.empty_like(w), np.empty_like(b)
+            cpu.conv2d_fwd(sdx, dout, w, None, **p)
+            cpu.conv2d_bwd(None, sdw, None, x, dout, w, **p)
+            cpu.conv_bias_grad(sdb, dout)
+        assert nbdb is None
+        for a, e in ((dx, sdx), (dw, sdw), (db, sdb), (nbdx, sdx), (nbdw, sdw)):
+            np.testing.assert_array_equal(a, e)
+
+
 @pytest.mark.parametrize("op,x_shape,w_shape,params", DETERMINISM, ids=str)
 def test_thread_count_does_not_change_results(op, x_shape, w_shape, params, rng):
     x = rng.standard_normal(x_shape).astype(np.float32)
@@ -379,6 +418,13 @@ def test_kernels_reject_inconsistent_shapes_directly():
         cpu.conv2d_fwd(np.empty((2, 6, 6, 6), np.float32), X, W, None, (1, 1), (0, 0), (1, 1), 2)
     with pytest.raises(TypeError):
         cpu.conv2d_fwd(out, X.astype(np.float64), W, None, (1, 1), (1, 1), (1, 1), 1)
+    dw = np.empty_like(W)
+    with pytest.raises(ValueError, match="dx must match x"):   # dx should be (2, 6, 6, 6)
+        cpu.conv_transpose2d_bwd(np.empty((2, 6, 8, 8), np.float32), dw, None, X, np.empty((2, 6, 6, 6), np.float32), W,
+                                 (1, 1), (0, 0), (1, 1), 1)
+    with pytest.raises(ValueError, match="db: expected shape"):
+        cpu.conv_transpose2d_bwd(np.empty((2, 6, 6, 6), np.float32), dw, np.empty(6, np.float32), X,
+                                 np.empty((2, 6, 6, 6), np.float32), W, (1, 1), (0, 0), (1, 1), 1)
 
 
 # ---------------------------------------------------------------------------

@@ -91,6 +91,29 @@ void conv2d_bwd(std::optional<py::array> dx, py::array dw, std::optional<py::arr
   });
 }
 
+// conv_transpose2d_bwd(dx, dw, db, dout, x, w, ...): the gradients of conv_transpose2d(x, w, b); the params
+// are the conv2d's taking dout (n, c, h, w) to x (n, f, oh, ow); dx like x, dw like w, db (c,) or None
+void conv_transpose2d_bwd(py::array dx, py::array dw, std::optional<py::array> db, py::array dout, py::array x,
+                          py::array w, Pair stride, Pair padding, Pair dilation, i64 groups) {
+  const Dtype d = same_float_dtype({{&dout, "dout"}, {&x, "x"}, {&w, "w"}, {&dw, "dw"}, {&dx, "dx"},
+                                    {db ? &*db : nullptr, "db"}});
+  const Conv2dParams p = make_params(dout, w, x, stride, padding, dilation, groups);
+  expect_contiguous(dout, "dout"), expect_contiguous(x, "x"), expect_contiguous(w, "w");
+  for (py::ssize_t i = 0; i < 4; ++i)
+    if (dw.ndim() != 4 || dw.shape(i) != w.shape(i) || dx.ndim() != 4 || dx.shape(i) != x.shape(i))
+      throw py::value_error("conv_transpose2d_bwd: dx must match x and dw must match w");
+  if (db && (db->ndim() != 1 || db->shape(0) != p.c)) throw py::value_error("db: expected shape (c,)");
+  with_dtype(d, [&](auto t) {
+    using T = decltype(t);
+    T* dxp = out<T>(dx, "dx").p;
+    T* dwp = out<T>(dw, "dw").p;
+    T* dbp = db ? out<T>(*db, "db").p : nullptr;
+    py::gil_scoped_release nogil;
+    cpu::conv_transpose2d_bwd<T>(dxp, dwp, dbp, static_cast<const T*>(dout.data()),
+                                 static_cast<const T*>(x.data()), static_cast<const T*>(w.data()), p);
+  });
+}
+
 // conv_bias_grad(db, dout): db (f,) = dout (n, f, h, w) summed over n, h, w
 void conv_bias_grad(py::array db, py::array dout) {
   const Dtype d = same_float_dtype({{&db, "db"}, {&dout, "dout"}});
@@ -114,6 +137,9 @@ void bind_conv(py::module_& m) {
         py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("groups"));
   m.def("conv2d_bwd", &conv2d_bwd, py::arg("dx"), py::arg("dw"), py::arg("db"), py::arg("dout"), py::arg("x"),
         py::arg("w"), py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("groups"));
+  m.def("conv_transpose2d_bwd", &conv_transpose2d_bwd, py::arg("dx"), py::arg("dw"), py::arg("db"),
+        py::arg("dout"), py::arg("x"), py::arg("w"), py::arg("stride"), py::arg("padding"), py::arg("dilation"),
+        py::arg("groups"));
   m.def("conv_bias_grad", &conv_bias_grad, py::arg("db"), py::arg("dout"));
   m.def("conv_output_size", &conv_out_size, py::arg("size"), py::arg("kernel"), py::arg("stride"),
         py::arg("padding"), py::arg("dilation"),

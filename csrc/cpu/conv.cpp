@@ -1128,8 +1128,24 @@ void fwd_band_phases(T* __restrict xb, const T* __restrict xg, const Conv2dParam
   std::fill(end, end + tail, T(0));
 }
 
-template <typename T>
-void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
+// Runs items [0, items) of a per-item kernel over the threads, each with
+// `each` values of its own workspace (scratch slot 0).
+template <typename T, typename Item>
+void run_items(i64 items, i64 each, const Item& item) {
+  const int threads = num_threads();
+  T* ws = scratch<T>(checked_mul(each, threads), 0);
+  parallel_for(items, 1, threads, [&](i64 i0, i64 i1) {
+    T* mine = ws + omp_get_thread_num() * each;
+    for (i64 it = i0; it < i1; ++it) item(it, mine);
+  });
+}
+
+// The shifted forward's set-up (weights packed into scratch slot 2), then
+// run(items, each, item): item(it, ws) computes item it = (image, group,
+// band) -- image i's items are [i*per, (i+1)*per), per = items / p.n --
+// with `each` values of per-thread workspace at ws.
+template <typename T, typename Run>
+void fwd_shifted_with(T* out, const T* x, const T* w, const T* bias, const Conv2dParams& p, const Run& run) {
   const Micro<T> u = micro<T>();
   const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw;
   const bool phases = use_phases(p);
@@ -1174,64 +1190,64 @@ void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dPara
   const i64 tail = u.nr + u.mr + nsw;                           // zeros past the band (the last tiles read them)
   const i64 xb_size = round_up((phases ? p.sh * p.sw : rt.slots * p.kw) * cg * big.plane + tail, 16);
   const i64 each = xb_size + ot_size;  // per thread: band copies, output tile
-  const int threads = num_threads();
-  T* ws = scratch<T>(checked_mul(each, threads), 0);
-  parallel_for(items, 1, threads, [&](i64 i0, i64 i1) {
-    T* xb = ws + omp_get_thread_num() * each;
+  run(items, each, [&](i64 it, T* xb) {
     T* ot = xb + xb_size;
-    for (i64 it = i0; it < i1; ++it) {
-      const i64 bi = it % nbands, ng = it / nbands, g = ng % p.groups, n = ng / p.groups;
-      const i64 r0 = bi * rows, r1 = std::min(p.oh, r0 + rows);
-      const ShiftBand b = make_shift_band(r1 - r0, halo, wq, u.nr);
-      const i64 qr = round_up(b.q, u.mr);
-      const T* xg = x + (n * p.c + g * cg) * p.ipix();
-      // rows r0 .. r1 of each channel are contiguous in out: the plain
-      // orientation writes there directly (bias first, when there is one)
-      T* og = out + ((n * p.f + g * fg) * p.oh + r0) * p.ow;
-      if (in_place && bias) fill_bias_rows(og, p.opix(), bias + g * fg, fg, b.q);
-      auto calls = [&](const T* wrow, const T* b0, i64 plane, bool first) {
-        if (tr)
-          shifted_calls_t(ot, wrow, b0, plane, kk, mpad, qr, first, u);
-        else if (in_place)
-          shifted_calls_to(og, p.opix(), wrow, b0, plane, kk, fg, b.q, first && !bias, u);
-        else
-          shifted_calls(ot, wrow, b0, plane, kk, mpad, b.qpad, first, u);
-      };
-      if (pointwise && !tr && b.q == b.qpad) {  // the band is x itself (channel stride h*w); no copy
-        calls(wpk + g * mpad * kk, xg + r0 * p.ow, p.ipix(), true);
-      } else if (phases) {
-        fwd_band_phases(xb, xg, p, b, r0, tail);
-        for (i64 r = 0; r < nrow; ++r)  // shift (di, dj) = (r / nsw, r % nsw)
-          calls(wpk + (g * nrow + r) * mpad * kk, xb + r / nsw * b.wq + r % nsw, b.plane, r == 0);
-      } else {
-        fwd_band(xb, xg, p, rt, b, r0, u.nr + u.mr);
-        for (i64 r = 0; r < nrow; ++r)  // full: one call set from the first plane over all kh*kw*cg
-          calls(wpk + (g * nrow + r) * mpad * kk, xb + rt.slot[r] * p.kw * cg * b.plane + rt.di[r] * b.wq, b.plane,
-                r == 0);
-      }
-      if (wq != p.ow) {  // phases: tile pixel i*wq + j is output pixel i*ow + j (j < ow)
-        for (i64 i = 0; i < r1 - r0; ++i)
-          for (i64 fo = 0; fo < fg; ++fo) {
-            const T bv = bias ? bias[g * fg + fo] : T(0);
-            T* o = og + fo * p.opix() + i * p.ow;
-            const T* t = tr ? ot + i * wq * mpad + fo : ot + fo * b.qpad + i * wq;
-            const i64 ts = tr ? mpad : 1;
-            for (i64 j = 0; j < p.ow; ++j) o[j] = t[j * ts] + bv;
-          }
-        continue;
-      }
-      // the transposed tile (pixels, channels) is read in strips of 64 pixels that stay in L1
-      constexpr i64 kStrip = 64;
-      for (i64 q0 = 0; tr && q0 < b.q; q0 += kStrip) {
-        const i64 q1 = min64(b.q, q0 + kStrip);
+    const i64 bi = it % nbands, ng = it / nbands, g = ng % p.groups, n = ng / p.groups;
+    const i64 r0 = bi * rows, r1 = std::min(p.oh, r0 + rows);
+    const ShiftBand b = make_shift_band(r1 - r0, halo, wq, u.nr);
+    const i64 qr = round_up(b.q, u.mr);
+    const T* xg = x + (n * p.c + g * cg) * p.ipix();
+    // rows r0 .. r1 of each channel are contiguous in out: the plain
+    // orientation writes there directly (bias first, when there is one)
+    T* og = out + ((n * p.f + g * fg) * p.oh + r0) * p.ow;
+    if (in_place && bias) fill_bias_rows(og, p.opix(), bias + g * fg, fg, b.q);
+    auto calls = [&](const T* wrow, const T* b0, i64 plane, bool first) {
+      if (tr)
+        shifted_calls_t(ot, wrow, b0, plane, kk, mpad, qr, first, u);
+      else if (in_place)
+        shifted_calls_to(og, p.opix(), wrow, b0, plane, kk, fg, b.q, first && !bias, u);
+      else
+        shifted_calls(ot, wrow, b0, plane, kk, mpad, b.qpad, first, u);
+    };
+    if (pointwise && !tr && b.q == b.qpad) {  // the band is x itself (channel stride h*w); no copy
+      calls(wpk + g * mpad * kk, xg + r0 * p.ow, p.ipix(), true);
+    } else if (phases) {
+      fwd_band_phases(xb, xg, p, b, r0, tail);
+      for (i64 r = 0; r < nrow; ++r)  // shift (di, dj) = (r / nsw, r % nsw)
+        calls(wpk + (g * nrow + r) * mpad * kk, xb + r / nsw * b.wq + r % nsw, b.plane, r == 0);
+    } else {
+      fwd_band(xb, xg, p, rt, b, r0, u.nr + u.mr);
+      for (i64 r = 0; r < nrow; ++r)  // full: one call set from the first plane over all kh*kw*cg
+        calls(wpk + (g * nrow + r) * mpad * kk, xb + rt.slot[r] * p.kw * cg * b.plane + rt.di[r] * b.wq, b.plane,
+              r == 0);
+    }
+    if (wq != p.ow) {  // phases: tile pixel i*wq + j is output pixel i*ow + j (j < ow)
+      for (i64 i = 0; i < r1 - r0; ++i)
         for (i64 fo = 0; fo < fg; ++fo) {
           const T bv = bias ? bias[g * fg + fo] : T(0);
-          T* o = og + fo * p.opix();
-          for (i64 q = q0; q < q1; ++q) o[q] = ot[q * mpad + fo] + bv;
+          T* o = og + fo * p.opix() + i * p.ow;
+          const T* t = tr ? ot + i * wq * mpad + fo : ot + fo * b.qpad + i * wq;
+          const i64 ts = tr ? mpad : 1;
+          for (i64 j = 0; j < p.ow; ++j) o[j] = t[j * ts] + bv;
         }
+      return;
+    }
+    // the transposed tile (pixels, channels) is read in strips of 64 pixels that stay in L1
+    constexpr i64 kStrip = 64;
+    for (i64 q0 = 0; tr && q0 < b.q; q0 += kStrip) {
+      const i64 q1 = min64(b.q, q0 + kStrip);
+      for (i64 fo = 0; fo < fg; ++fo) {
+        const T bv = bias ? bias[g * fg + fo] : T(0);
+        T* o = og + fo * p.opix();
+        for (i64 q = q0; q < q1; ++q) o[q] = ot[q * mpad + fo] + bv;
       }
     }
   });
+}
+
+template <typename T>
+void fwd_shifted(T* out, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
+  fwd_shifted_with(out, x, w, bias, p, [](i64 items, i64 each, const auto& item) { run_items<T>(items, each, item); });
 }
 
 inline i64 floor_div(i64 a, i64 b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
@@ -1622,8 +1638,15 @@ void fwd_band_t(T* __restrict xt, T* __restrict xr, const T* __restrict xg, cons
 // padded to whole micro-tiles, (groups, kh, mpad, npad), so every call writes
 // a tile with unit column stride; one pass at the end adds the chunks in
 // order and permutes into dw's layout.
-template <typename T>
-void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p) {
+//
+// weight_grad_shifted_with: the set-up, then run(part, psize, nchunks,
+// tiles, each, chunk) computes the chunk partials (part: nchunks of psize
+// values, then `extra` values for the caller, scratch slot 1) with
+// chunk(dst, first, n0, n1, t0, t1, ws): images [n0, n1) of the chunk that
+// starts at image `first` into dst, tiles [t0, t1), workspace ws (`each`
+// values); then the partials are added into dw.
+template <typename T, typename Run>
+void weight_grad_shifted_with(T* dw, const T* dout, const T* x, const Conv2dParams& p, i64 extra, const Run& run) {
   const Micro<T> u = micro<T>();
   const i64 fg = p.fg(), cg = p.cg(), khw = p.kh * p.kw, kc = p.kw * cg;
   const RowTaps rt = row_taps(p, full_band(p));
@@ -1645,7 +1668,7 @@ void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p
   // Images [n0, n1) into dst, tiles [t0, t1) only: for each (image, band) in
   // order, dst += dout band @ band^T (the first contribution overwrites; rows
   // past fg of the partial are never written nor read).
-  auto chunk = [&](T* dst, i64 n0, i64 n1, i64 t0, i64 t1, T* ws) {
+  auto chunk = [&](T* dst, i64 first, i64 n0, i64 n1, i64 t0, i64 t1, T* ws) {
     T* xt = ws;
     for (i64 n = n0; n < n1; ++n)
       for (i64 g = t0 / (nrow * npanels); g <= (t1 - 1) / (nrow * npanels); ++g)
@@ -1656,7 +1679,7 @@ void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p
           std::fill(xt + rt.slots * span * kc, xt + rt.slots * span * kc + u.nr, T(0));
           // A is dout itself: the band's q = i*ow + j are contiguous in each channel (row stride opix)
           const T* da = dout + (n * p.f + g * fg) * p.opix() + r0 * p.ow;
-          const T beta = n == n0 && bi == 0 ? T(0) : T(1);
+          const T beta = n == first && bi == 0 ? T(0) : T(1);
           const i64 lo = std::max(t0, g * nrow * npanels), hi = std::min(t1, (g + 1) * nrow * npanels);
           for (i64 tile = lo; tile < hi; ++tile) {
             const i64 ki = (tile / npanels) % nrow, c0 = (tile % npanels) * u.nr;
@@ -1669,21 +1692,8 @@ void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p
         }
   };
 
-  T* part = scratch<T>(checked_mul(nchunks, psize), 1);
-  T* ws = scratch<T>(checked_mul(each, threads), 0);
-  if (balanced(nchunks, threads)) {
-    parallel_for(nchunks, 1, threads, [&](i64 k0, i64 k1) {
-      T* mine = ws + omp_get_thread_num() * each;
-      for (i64 k = k0; k < k1; ++k)
-        chunk(part + k * psize, p.n * k / nchunks, p.n * (k + 1) / nchunks, 0, tiles, mine);
-    });
-  } else {
-    parallel_for(tiles, 1, threads, [&](i64 t0, i64 t1) {
-      T* mine = ws + omp_get_thread_num() * each;
-      for (i64 k = 0; k < nchunks; ++k)
-        chunk(part + k * psize, p.n * k / nchunks, p.n * (k + 1) / nchunks, t0, t1, mine);
-    });
-  }
+  T* part = scratch<T>(checked_mul(nchunks, psize) + extra, 1);
+  run(part, psize, nchunks, tiles, each, chunk);
   // dw[g*fg + f, c, ki, kj] = sum over chunks, in order, of part[k][g][ki][f][kj*cg + c]
   // (full: part[k][g][0][f][(ki*kw + kj)*cg + c]): the chunks are added into
   // chunk 0 row by row (contiguous, vectorised; each sum still in chunk order),
@@ -1706,6 +1716,32 @@ void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p
                                   : ((g * p.kh + ki) * mpad + fo) * npad + kj * cg + c;
             dw[(gf * cg + c) * khw + t] = part[i];
           }
+    }
+  });
+}
+
+template <typename T>
+void weight_grad_shifted(T* dw, const T* dout, const T* x, const Conv2dParams& p) {
+  weight_grad_shifted_with(dw, dout, x, p, 0, [&](T* part, i64 psize, i64 nchunks, i64 tiles, i64 each,
+                                                  const auto& chunk) {
+    const int threads = num_threads();
+    T* ws = scratch<T>(checked_mul(each, threads), 0);
+    if (balanced(nchunks, threads)) {
+      parallel_for(nchunks, 1, threads, [&](i64 k0, i64 k1) {
+        T* mine = ws + omp_get_thread_num() * each;
+        for (i64 k = k0; k < k1; ++k) {
+          const i64 n0 = p.n * k / nchunks;
+          chunk(part + k * psize, n0, n0, p.n * (k + 1) / nchunks, 0, tiles, mine);
+        }
+      });
+    } else {
+      parallel_for(tiles, 1, threads, [&](i64 t0, i64 t1) {
+        T* mine = ws + omp_get_thread_num() * each;
+        for (i64 k = 0; k < nchunks; ++k) {
+          const i64 n0 = p.n * k / nchunks;
+          chunk(part + k * psize, n0, n0, p.n * (k + 1) / nchunks, t0, t1, mine);
+        }
+      });
     }
   });
 }
@@ -1821,6 +1857,24 @@ void conv2d_bwd(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w, cons
   if (db) conv_bias_grad(db, dout, p.n, p.f, p.opix());
 }
 
+// part (n, f) = the sums of dout's planes (n, f, hw); threads split the planes.
+template <typename T>
+void plane_sums(T* part, const T* dout, i64 n, i64 f, i64 hw) {
+  parallel_for(n * f, checked_mul(n, checked_mul(f, hw)) >= 65536 ? 16 : n * f, [&](i64 q0, i64 q1) {
+    for (i64 q = q0; q < q1; ++q) part[q] = lane_sum(dout + q * hw, hw);
+  });
+}
+
+// db (f,) = the plane sums part (n, f) added per channel, images in order.
+template <typename T>
+void add_plane_sums(T* db, const T* part, i64 n, i64 f) {
+  for (i64 j = 0; j < f; ++j) {
+    T s = part[j];
+    for (i64 i = 1; i < n; ++i) s += part[i * f + j];
+    db[j] = s;
+  }
+}
+
 template <typename T>
 void conv_bias_grad(T* db, const T* dout, i64 n, i64 f, i64 hw) {
   // Plane sums in memory order (threads split the (image, channel) planes),
@@ -1830,21 +1884,72 @@ void conv_bias_grad(T* db, const T* dout, i64 n, i64 f, i64 hw) {
     return;
   }
   T* part = scratch<T>(checked_mul(n, f), 1);
-  parallel_for(n * f, checked_mul(n, checked_mul(f, hw)) >= 65536 ? 16 : n * f, [&](i64 q0, i64 q1) {
-    for (i64 q = q0; q < q1; ++q) part[q] = lane_sum(dout + q * hw, hw);
-  });
-  for (i64 j = 0; j < f; ++j) {
-    T s = part[j];
-    for (i64 i = 1; i < n; ++i) s += part[i * f + j];
-    db[j] = s;
+  plane_sums(part, dout, n, f, hw);
+  add_plane_sums(db, part, n, f);
+}
+
+// On the shifted path with whole weight-gradient chunks per thread, one pass
+// over the images: per image its plane sums for db (a sequential read that
+// brings dout's image to L2), its data gradient (a conv2d forward of that
+// image) and its weight-gradient contribution, both reading the image from
+// L2 (the three separate passes each read dout from memory). Each output is the same sum in the same order as from the
+// separate calls (bit-identical), and threads split whole chunks, which the
+// separate passes' image split matches.
+template <typename T>
+void conv_transpose2d_bwd(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w, const Conv2dParams& p) {
+  const bool fused = p.n > 0 && choose_path(p) != Path::depthwise && !use_direct<T>(p) && use_shifted(p);
+  if (!fused) {
+    conv2d_fwd(dx, dout, w, static_cast<const T*>(nullptr), p);
+    conv2d_bwd(static_cast<T*>(nullptr), dw, static_cast<T*>(nullptr), x, dout, w, p);
+    if (db) conv_bias_grad(db, dout, p.n, p.c, p.ipix());
+    return;
   }
+  const int threads = num_threads();
+  // dout's plane sums (n, c), after the chunk partials: computed even without db, as the
+  // sequential read that brings each image to L2 (faster than the band copies' own reads)
+  const i64 bsize = checked_mul(p.n, p.c);
+  T* bpart = nullptr;
+  fwd_shifted_with(dx, dout, w, static_cast<const T*>(nullptr), p, [&](i64 items, i64 fe, const auto& fitem) {
+    weight_grad_shifted_with(dw, x, dout, p, bsize, [&](T* part, i64 psize, i64 nchunks, i64 tiles, i64 we,
+                                                      const auto& wchunk) {
+      bpart = part + nchunks * psize;
+      if (!balanced(nchunks, threads)) {  // the gradient's columns split across threads: separate passes
+        run_items<T>(items, fe, fitem);
+        T* ws = scratch<T>(checked_mul(we, threads), 0);
+        parallel_for(tiles, 1, threads, [&](i64 t0, i64 t1) {
+          T* mine = ws + omp_get_thread_num() * we;
+          for (i64 k = 0; k < nchunks; ++k) {
+            const i64 n0 = p.n * k / nchunks;
+            wchunk(part + k * psize, n0, n0, p.n * (k + 1) / nchunks, t0, t1, mine);
+          }
+        });
+        if (db) plane_sums(bpart, dout, p.n, p.c, p.ipix());
+        return;
+      }
+      const i64 per = items / p.n, each = fe + we;
+      T* ws = scratch<T>(checked_mul(each, threads), 0);
+      parallel_for(nchunks, 1, threads, [&](i64 k0, i64 k1) {
+        T* mine = ws + omp_get_thread_num() * each;
+        for (i64 k = k0; k < k1; ++k) {
+          const i64 n0 = p.n * k / nchunks, n1 = p.n * (k + 1) / nchunks;
+          for (i64 n = n0; n < n1; ++n) {
+            for (i64 q = n * p.c; q < (n + 1) * p.c; ++q) bpart[q] = lane_sum(dout + q * p.ipix(), p.ipix());
+            for (i64 it = n * per; it < (n + 1) * per; ++it) fitem(it, mine);
+            wchunk(part + k * psize, n0, n, n + 1, 0, tiles, mine + fe);
+          }
+        }
+      });
+    });
+  });
+  if (db) add_plane_sums(db, bpart, p.n, p.c);
 }
 
 #define FASTDL_INSTANTIATE(T)                                                                     \
   template void conv2d_fwd<T>(T*, const T*, const T*, const T*, const Conv2dParams&);             \
   template void conv2d_bwd_data<T>(T*, const T*, const T*, const T*, const Conv2dParams&);        \
   template void conv2d_bwd<T>(T*, T*, T*, const T*, const T*, const T*, const Conv2dParams&);     \
-  template void conv_bias_grad<T>(T*, const T*, i64, i64, i64);
+  template void conv_bias_grad<T>(T*, const T*, i64, i64, i64);                                  \
+  template void conv_transpose2d_bwd<T>(T*, T*, T*, const T*, const T*, const T*, const Conv2dParams&);
 FASTDL_INSTANTIATE(float)
 FASTDL_INSTANTIATE(double)
 #undef FASTDL_INSTANTIATE

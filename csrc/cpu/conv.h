@@ -42,6 +42,14 @@ void conv2d_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const Conv
 template <typename T>
 void conv2d_bwd(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w, const Conv2dParams& p);
 
+// The gradients of conv_transpose2d(x, w, b) = conv2d_bwd_data(y, x, w, b) given dout,
+// in conv2d's terms (p: the conv2d taking dout to x): dx = conv2d_fwd(dout, w),
+// dw = conv2d_bwd's weight gradient with x and dout swapped, db (c,) = dout summed
+// over n, h, w, or null (not wanted); bit-identical to those three calls.
+//   dx (n, f, oh, ow), dw (f, c/groups, kh, kw), dout (n, c, h, w), x (n, f, oh, ow)
+template <typename T>
+void conv_transpose2d_bwd(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w, const Conv2dParams& p);
+
 // db (f,) = dout (n, f, hw) summed over n and hw, in an order fixed by the shape.
 template <typename T>
 void conv_bias_grad(T* db, const T* dout, i64 n, i64 f, i64 hw);

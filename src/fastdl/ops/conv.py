@@ -231,10 +231,7 @@ def conv_transpose2d_backward(dout, cache):
     db = None if b is None else empty(b.shape, x.dtype, x)
     device = "cpu" if type(x) is np.ndarray else "gpu"
     be = backend("conv_transpose2d", device, x.dtype)
-    be.conv2d_fwd(dx, dout, w, None, **p)
-    be.conv2d_bwd(None, dw, None, x, dout, w, **p)
-    if db is not None:
-        be.conv_bias_grad(db, dout)
+    be.conv_transpose2d_bwd(dx, dw, db, dout, x, w, **p)
     return dx, dw, db
 
 

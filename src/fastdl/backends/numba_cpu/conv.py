@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit, prange
 
 __all__ = ["conv2d_bwd", "conv2d_bwd_data", "conv2d_fwd", "conv_bias_grad", "conv_output_size",
-           "conv_transpose_output_size"]
+           "conv_transpose2d_bwd", "conv_transpose_output_size"]
 
 
 def conv_output_size(size, kernel, stride, padding, dilation):
@@ -132,6 +132,14 @@ def conv2d_bwd(dx, dw, db, dout, x, w, stride, padding, dilation, groups):
     if dx is not None:
         conv2d_bwd_data(dx, dout, w, None, stride, padding, dilation, groups)
     _bwd_weight(dw, dout, x, *stride, *padding, *dilation, groups)
+    if db is not None:
+        _bias_grad(db, dout)
+
+
+def conv_transpose2d_bwd(dx, dw, db, dout, x, w, stride, padding, dilation, groups):
+    """conv_transpose2d's gradients (params of the conv2d taking dout to x): the three passes in turn."""
+    conv2d_fwd(dx, dout, w, None, stride, padding, dilation, groups)
+    conv2d_bwd(None, dw, None, x, dout, w, stride, padding, dilation, groups)
     if db is not None:
         _bias_grad(db, dout)
 
