@@ -198,10 +198,18 @@ void channel_sums(Summer<T, 2>& sum, const T* __restrict dy, const T* __restrict
 }
 
 // dx (n,) = a * dy - rs * (c1 + xhat * c2) over n contiguous elements.
+// next_x, next_dy (n,) or null: the elements that the following sums pass
+// reads, prefetched into L1 at the offsets being written (see row_norm_bwd_impl).
 template <typename T>
 void channel_dx(T* __restrict dx, const T* __restrict dy, const T* __restrict x, T m, T rs, T a,
-                T c1, T c2, i64 n, bool stream) {
+                T c1, T c2, i64 n, bool stream, const T* next_x = nullptr,
+                const T* next_dy = nullptr) {
   write_out(dx, n, stream, [&](T* __restrict o, i64 j0, i64 len) {
+    if (next_x)
+      for (i64 j = j0; j < j0 + len; j += kLineBytes / i64(sizeof(T))) {
+        __builtin_prefetch(next_x + j, 0, 3);
+        __builtin_prefetch(next_dy + j, 0, 3);
+      }
     const T *__restrict dyj = dy + j0, *__restrict xj = x + j0;
     for (i64 j = 0; j < len; ++j) o[j] = rs * (a * dyj[j] - c1 - ((xj[j] - m) * rs) * c2);
   });
@@ -218,6 +226,11 @@ void row_norm_bwd_impl(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, cons
   const bool partials = dgamma || dbeta || p.s == 1;
   T* ws = partials ? scratch<T>(checked_mul(std::max<i64>(blocks, 1), 2 * C), 0) : nullptr;
   const bool stream = stream_output<T>(p.rows * L);
+  // Channel rows (s > 1) on one thread: the dx pass of row r reads x and dy
+  // from cache and only writes memory, so it prefetches row r + 1 (the next
+  // sums pass) at the same offsets, keeping the read stream busy. On two
+  // threads the prefetches were slower on some runs (docs/decisions.md).
+  const bool prefetch = p.s > 1 && num_threads() == 1;
 
   parallel_for(blocks, grain_for(rows_per_block * L), [&](i64 b0, i64 b1) {
     for (i64 b = b0; b < b1; ++b) {
@@ -249,9 +262,12 @@ void row_norm_bwd_impl(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, cons
         if (p.s == 1) {
           element_row_dx(dx + r * L, dyr, xr, g, m, rs, c1, c2, L, stream);
         } else {
-          for (i64 c = 0; c < p.cg; ++c)
-            channel_dx(dx + r * L + c * p.s, dyr + c * p.s, xr + c * p.s, m, rs, g ? g[c] : T(1),
-                       c1, c2, p.s, stream);
+          const bool next = prefetch && (r + 1 < r1 || b + 1 < b1);  // row r + 1 is this thread's
+          for (i64 c = 0; c < p.cg; ++c) {
+            const i64 o = c * p.s;
+            channel_dx(dx + r * L + o, dyr + o, xr + o, m, rs, g ? g[c] : T(1), c1, c2, p.s,
+                       stream, next ? xr + L + o : nullptr, next ? dyr + L + o : nullptr);
+          }
         }
       }
     }
