@@ -266,15 +266,11 @@ def _run_all(x, g, b):
 def test_bit_identical_for_any_thread_count(backend, dtype_, rng):
     x = rng.standard_normal((16, 8, 24, 24)).astype(dtype_)
     g, b = rng.standard_normal(8).astype(dtype_), rng.standard_normal(8).astype(dtype_)
-    old = fd.get_num_threads()
-    try:
-        with fd.use_backend(backend):
-            fd.set_num_threads(1)
+    with fd.use_backend(backend):
+        with at_threads(1):
             one = _run_all(x, g, b)
-            fd.set_num_threads(2)
+        with at_threads(2):
             two = _run_all(x, g, b)
-    finally:
-        fd.set_num_threads(old)
     for a, b_ in zip(one, two):
         np.testing.assert_array_equal(a, b_)
 

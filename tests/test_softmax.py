@@ -90,15 +90,11 @@ def test_thread_count_does_not_change_bits(op, shape, axis, backend, rng):
     x = rng.standard_normal(shape).astype(np.float32)
     g = rng.standard_normal(shape).astype(np.float32)
     results = []
-    old = fd.get_num_threads()
-    try:
-        for threads in (1, 2, 3):
-            fd.set_num_threads(threads)
+    for threads in (1, 2, 3):
+        with at_threads(threads):
             with fd.use_backend(backend):
                 y, cache = getattr(fd, op + "_forward")(x, axis=axis)
                 results.append((y, getattr(fd, op + "_backward")(g, cache)[0]))
-    finally:
-        fd.set_num_threads(old)
     for y, dx in results[1:]:
         np.testing.assert_array_equal(y, results[0][0])
         np.testing.assert_array_equal(dx, results[0][1])
