@@ -296,6 +296,31 @@ def test_conv2d_integer_valued_is_exact(backend, rng):
     np.testing.assert_array_equal(out, ref.astype(np.float32))
 
 
+# Stride-1 shifted convs whose band rows are as wide as x / dout (a
+# channel's kw copies made together, the next image prefetched): odd and
+# uneven widths, groups, batch 1, no padding, dilation (dx's copies then
+# span more columns). Small integers, so every sum is exact.
+@pytest.mark.parametrize("x_shape,w_shape,params", [
+    ((3, 32, 7, 9), (24, 32, 3, 3), dict(padding=1)),
+    ((1, 64, 5, 11), (32, 32, 3, 3), dict(padding=1, groups=2)),
+    ((2, 32, 6, 13), (32, 32, 5, 5), {}),
+    ((3, 32, 9, 13), (16, 32, 3, 3), dict(padding=2, dilation=2)),
+    ((2, 16, 12, 7), (20, 16, 3, 5), dict(padding=(1, 2))),
+], ids=str)
+def test_conv2d_shifted_stride1_exact(x_shape, w_shape, params, dtype, rng):
+    x = rng.integers(-3, 4, x_shape).astype(dtype)
+    w = rng.integers(-3, 4, w_shape).astype(dtype)
+    b = rng.integers(-3, 4, w_shape[0]).astype(dtype)
+    out, cache = fd.conv2d_forward(x, w, b, **params)
+    dout = rng.integers(-3, 4, out.shape).astype(dtype)
+    dx, dw, db = fd.conv2d_backward(dout, cache)
+    ref, rcache = fd.reference.conv2d_forward(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64),
+                                              **params)
+    rdx, rdw, rdb = fd.reference.conv2d_backward(dout.astype(np.float64), rcache)
+    for got, want in ((out, ref), (dx, rdx), (dw, rdw), (db, rdb)):
+        np.testing.assert_array_equal(got, want.astype(dtype))
+
+
 def test_conv2d_float32_error_no_worse_than_numpy(rng):
     # A long accumulation (K = 256 * 9): fastdl's float32 error is at most twice the
     # reference formula's in plain float32 NumPy.

@@ -1030,42 +1030,47 @@ void fwd_band(T* __restrict xb, const T* __restrict xg, const Conv2dParams& p, c
               const ShiftBand& b, i64 r0, i64 nr) {
   const i64 cg = p.cg();
   // stride 1 and band rows as wide as x's: band rows t .. of a copy are
-  // consecutive x rows laid end to end, so a channel's rows are one copy
-  const bool block = p.sh == 1 && p.sw == 1 && b.wq == p.w;
-  for (i64 s = 0; s < rt.slots; ++s)
-    for (i64 kj = 0; kj < p.kw; ++kj) {
-      const i64 b0 = kj * p.dw - p.pw;  // input column of j = 0
-      i64 lo, hi;
-      band_cols(b.wq, p.sw, b0, p.w, &lo, &hi);
-      if (block) {  // one copy per channel plane, then the columns outside [lo, hi) zeroed
-        const i64 ih0 = r0 + rt.a[s] - p.ph;  // input row of t = 0
-        const i64 t0 = std::clamp(-ih0, i64{0}, b.hb), t1 = std::clamp(p.h - ih0, t0, b.hb);
-        for (i64 c = 0; c < cg; ++c) {
+  // consecutive x rows laid end to end, so a channel's rows are one copy;
+  // a channel's kw copies are made together (its rows read from memory once)
+  if (p.sh == 1 && p.sw == 1 && b.wq == p.w) {
+    i64 lo[64], hi[64];  // kw <= 64 on the shifted path (use_shifted)
+    for (i64 kj = 0; kj < p.kw; ++kj) band_cols(b.wq, 1, kj * p.dw - p.pw, p.w, &lo[kj], &hi[kj]);
+    for (i64 s = 0; s < rt.slots; ++s) {
+      const i64 ih0 = r0 + rt.a[s] - p.ph;  // input row of t = 0
+      const i64 t0 = std::clamp(-ih0, i64{0}, b.hb), t1 = std::clamp(p.h - ih0, t0, b.hb);
+      for (i64 c = 0; c < cg; ++c)
+        for (i64 kj = 0; kj < p.kw; ++kj) {  // then the columns outside [lo, hi) zeroed
           T* dp = xb + ((s * p.kw + kj) * cg + c) * b.plane;
           std::fill(dp, dp + t0 * b.wq, T(0));
           std::fill(dp + t1 * b.wq, dp + b.hb * b.wq, T(0));
           if (t1 == t0) continue;
           T* d0 = dp + t0 * b.wq;
-          if (hi > lo)  // (t0, lo) .. (t1 - 1, hi): every value read lies in rows ih0 + t0 .. ih0 + t1 - 1
-            std::memcpy(d0 + lo, xg + (c * p.h + ih0 + t0) * p.w + b0 + lo,
-                        sizeof(T) * ((t1 - t0 - 1) * b.wq + hi - lo));
+          if (hi[kj] > lo[kj])  // (t0, lo) .. (t1 - 1, hi): every value read lies in rows ih0 + t0 .. ih0 + t1 - 1
+            std::memcpy(d0 + lo[kj], xg + (c * p.h + ih0 + t0) * p.w + kj * p.dw - p.pw + lo[kj],
+                        sizeof(T) * ((t1 - t0 - 1) * b.wq + hi[kj] - lo[kj]));
           for (i64 t = 0; t < t1 - t0; ++t) {
-            for (i64 j = 0; j < lo; ++j) d0[t * b.wq + j] = T(0);
-            for (i64 j = hi; j < b.wq; ++j) d0[t * b.wq + j] = T(0);
+            for (i64 j = 0; j < lo[kj]; ++j) d0[t * b.wq + j] = T(0);
+            for (i64 j = hi[kj]; j < b.wq; ++j) d0[t * b.wq + j] = T(0);
           }
         }
-        continue;
-      }
-      for (i64 c = 0; c < cg; ++c)
-        for (i64 t = 0; t < b.hb; ++t) {
-          T* d = xb + ((s * p.kw + kj) * cg + c) * b.plane + t * b.wq;
-          const i64 ih = (r0 + t) * p.sh + rt.a[s] - p.ph;
-          if (ih < 0 || ih >= p.h)
-            band_row(d, d, b.wq, b.wq, b.wq, 1);
-          else
-            band_row(d, xg + (c * p.h + ih) * p.w + b0, b.wq, lo, hi, p.sw);
-        }
     }
+  } else {
+    for (i64 s = 0; s < rt.slots; ++s)
+      for (i64 kj = 0; kj < p.kw; ++kj) {
+        const i64 b0 = kj * p.dw - p.pw;  // input column of j = 0
+        i64 lo, hi;
+        band_cols(b.wq, p.sw, b0, p.w, &lo, &hi);
+        for (i64 c = 0; c < cg; ++c)
+          for (i64 t = 0; t < b.hb; ++t) {
+            T* d = xb + ((s * p.kw + kj) * cg + c) * b.plane + t * b.wq;
+            const i64 ih = (r0 + t) * p.sh + rt.a[s] - p.ph;
+            if (ih < 0 || ih >= p.h)
+              band_row(d, d, b.wq, b.wq, b.wq, 1);
+            else
+              band_row(d, xg + (c * p.h + ih) * p.w + b0, b.wq, lo, hi, p.sw);
+          }
+      }
+  }
   T* end = xb + rt.slots * p.kw * cg * b.plane;
   std::fill(end, end + nr, T(0));  // nr: whatever the last tile reads past the band
 }
@@ -1217,9 +1222,18 @@ void fwd_shifted_with(T* out, const T* x, const T* w, const T* bias, const Conv2
         calls(wpk + (g * nrow + r) * mpad * kk, xb + r / nsw * b.wq + r % nsw, b.plane, r == 0);
     } else {
       fwd_band(xb, xg, p, rt, b, r0, u.nr + u.mr);
-      for (i64 r = 0; r < nrow; ++r)  // full: one call set from the first plane over all kh*kw*cg
+      // whole-image bands: the next item's input is fetched toward L2 (a
+      // share before each call set) so its band copy does not wait on memory
+      // (the last item of a thread's range fetches its neighbour's: harmless)
+      const bool pf = nbands == 1 && it + 1 < items;
+      const char* nx =
+          pf ? reinterpret_cast<const char*>(x + ((it + 1) / p.groups * p.c + (it + 1) % p.groups * cg) * p.ipix()) : nullptr;
+      const i64 nbytes = cg * p.ipix() * static_cast<i64>(sizeof(T));
+      for (i64 r = 0; r < nrow; ++r) {  // full: one call set from the first plane over all kh*kw*cg
+        for (i64 o = nbytes * r / nrow / 64 * 64; pf && o < nbytes * (r + 1) / nrow; o += 64) __builtin_prefetch(nx + o, 0, 2);
         calls(wpk + (g * nrow + r) * mpad * kk, xb + rt.slot[r] * p.kw * cg * b.plane + rt.di[r] * b.wq, b.plane,
               r == 0);
+      }
     }
     if (wq != p.ow) {  // phases: tile pixel i*wq + j is output pixel i*ow + j (j < ow)
       for (i64 i = 0; i < r1 - r0; ++i)
@@ -1433,27 +1447,30 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
       const ShiftBand b = make_shift_band(r1 - r0, e1 - e0, wq, u.nr);
       if (any) {  // copy m, channel fo, element (t, j) = dout[fo, r0 + e0 + t, j + f0 + m]
         const T* dg = dout + (n * p.f + g * fg) * p.opix();
-        for (i64 m = 0; m < ncopies; ++m) {
-          i64 lo, hi;
-          band_cols(b.wq, 1, f0 + m, p.ow, &lo, &hi);
-          if (b.wq == p.ow) {  // band rows as wide as dout's: a channel's rows are one copy (see fwd_band)
-            const i64 t0 = std::clamp(-(r0 + e0), i64{0}, b.hb), t1 = std::clamp(p.oh - (r0 + e0), t0, b.hb);
-            for (i64 fo = 0; fo < fg; ++fo) {
+        const bool block = b.wq == p.ow && ncopies <= 64;
+        if (block) {  // band rows as wide as dout's: a channel's rows are one copy per m (see fwd_band)
+          i64 lo[64], hi[64];
+          for (i64 m = 0; m < ncopies; ++m) band_cols(b.wq, 1, f0 + m, p.ow, &lo[m], &hi[m]);
+          const i64 t0 = std::clamp(-(r0 + e0), i64{0}, b.hb), t1 = std::clamp(p.oh - (r0 + e0), t0, b.hb);
+          for (i64 fo = 0; fo < fg; ++fo)
+            for (i64 m = 0; m < ncopies; ++m) {
               T* dp = src + (m * fg + fo) * b.plane;
               std::fill(dp, dp + t0 * b.wq, T(0));
               std::fill(dp + t1 * b.wq, dp + b.hb * b.wq, T(0));
               if (t1 == t0) continue;
               T* d0 = dp + t0 * b.wq;
-              if (hi > lo)
-                std::memcpy(d0 + lo, dg + (fo * p.oh + r0 + e0 + t0) * p.ow + f0 + m + lo,
-                            sizeof(T) * ((t1 - t0 - 1) * b.wq + hi - lo));
+              if (hi[m] > lo[m])
+                std::memcpy(d0 + lo[m], dg + (fo * p.oh + r0 + e0 + t0) * p.ow + f0 + m + lo[m],
+                            sizeof(T) * ((t1 - t0 - 1) * b.wq + hi[m] - lo[m]));
               for (i64 t = 0; t < t1 - t0; ++t) {
-                for (i64 j = 0; j < lo; ++j) d0[t * b.wq + j] = T(0);
-                for (i64 j = hi; j < b.wq; ++j) d0[t * b.wq + j] = T(0);
+                for (i64 j = 0; j < lo[m]; ++j) d0[t * b.wq + j] = T(0);
+                for (i64 j = hi[m]; j < b.wq; ++j) d0[t * b.wq + j] = T(0);
               }
             }
-            continue;
-          }
+        }
+        for (i64 m = 0; !block && m < ncopies; ++m) {
+          i64 lo, hi;
+          band_cols(b.wq, 1, f0 + m, p.ow, &lo, &hi);
           for (i64 fo = 0; fo < fg; ++fo)
             for (i64 t = 0; t < b.hb; ++t) {
               T* d = src + (m * fg + fo) * b.plane + t * b.wq;
@@ -1508,8 +1525,16 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
           else
             shifted_calls(ot, wm, b0, b.plane, k, mpad, b.qpad, first, u);
         };
+        // one phase over whole-image bands: the next item's dout is fetched
+        // toward L2 (a share before each kernel row's calls), as in fwd_shifted
+        const bool pf = nph == 1 && nbands == 1 && it + 1 < i1;
+        const char* nd =
+            pf ? reinterpret_cast<const char*>(dout + ((it + 1) / p.groups * p.f + (it + 1) % p.groups * fg) * p.opix())
+               : nullptr;
+        const i64 nbytes = fg * p.opix() * static_cast<i64>(sizeof(T));
         for (i64 r = 0; taps && r < d.nki; ++r) {
           const T* brow = src + (d.e[r] - e0) * b.wq;
+          for (i64 o = nbytes * r / d.nki / 64 * 64; pf && o < nbytes * (r + 1) / d.nki; o += 64) __builtin_prefetch(nd + o, 0, 2);
           if (consecutive) {
             calls(wrow + ((k * p.kh + r) * p.groups + g) * mpad * maxtaps * fg, brow + (d.f[0] - f0) * fg * b.plane,
                   d.nkj * fg, r == 0);
