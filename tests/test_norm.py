@@ -103,6 +103,25 @@ def test_batch_norm_features_far_from_the_first_row(outlier, backend, rng):
     assert rel_err(y, ref) <= 1e-12
 
 
+def test_batch_norm_outlying_feature_any_thread_count(backend, dtype, rng):
+    # Only feature 300 needs the second pass; the others keep their first-pass
+    # statistics whatever the thread count (threads split the features of a
+    # short batch into blocks).
+    x = rng.standard_normal((200, 400)).astype(dtype)
+    x[0, 300] += 1e4
+    g = rng.standard_normal(x.shape).astype(dtype)
+    outs = []
+    for threads in (1, 2, 3):
+        with at_threads(threads), fd.use_backend(backend):
+            y, cache = fd.batch_norm_forward(x, None, None, None, None)
+            outs.append((y, cache.arrays["mean"], *fd.batch_norm_backward(g, cache)))
+    for other in outs[1:]:
+        for a, b in zip(outs[0], other):
+            np.testing.assert_array_equal(a, b)
+    ref, _ = reference.batch_norm_forward(x.astype(np.float64), None, None, None, None)
+    assert rel_err(outs[0][0], ref) <= (1e-12 if dtype == np.float64 else 1e-5)
+
+
 def test_batch_norm_empty_batch_keeps_running_stats(backend, dtype):
     rm, rv = np.zeros(3, dtype), np.ones(3, dtype)
     with fd.use_backend(backend):
@@ -378,6 +397,8 @@ def _stream_case(op):
         return [None, (1027,), (1027,)], {}, (1027,)
     if op == "layer_norm_short":  # shorter rows stream the forward in runs of several rows
         return [None, (515,), (515,)], {}, (515,)
+    if op == "batch_norm_features":  # (N, D): each thread's rows are one run
+        return [None, (1031,), (1031,), None, None], {"training": True}, (1031,)
     sample = (6, 37, 29)  # 1073 values per channel
     if op == "group_norm":
         return [None, 3, (6,), (6,)], {}, sample
@@ -387,10 +408,11 @@ def _stream_case(op):
 
 
 @pytest.mark.parametrize("isa", ISAS, indirect=True)
-@pytest.mark.parametrize("case", ["layer_norm", "layer_norm_short", "group_norm", "instance_norm", "batch_norm"])
+@pytest.mark.parametrize("case", ["layer_norm", "layer_norm_short", "group_norm", "instance_norm", "batch_norm",
+                                  "batch_norm_features"])
 def test_streaming_stores(case, isa, dtype, rng):
     inputs, params, sample = _stream_case(case)
-    op = case.removesuffix("_short")
+    op = case.removesuffix("_short").removesuffix("_features")
     n = STREAM_MIN_BYTES // (int(np.prod(sample)) * np.dtype(dtype).itemsize) + 3
     x = rng.standard_normal((n, *sample)).astype(dtype)
     g = rng.standard_normal(x.shape).astype(dtype)

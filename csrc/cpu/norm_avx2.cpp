@@ -2,6 +2,7 @@
 // flags (see Note [ISA files] in core/isa.h); chosen by norm.cpp.
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "../core/parallel.h"
 #include "../core/scratch.h"

@@ -302,6 +302,8 @@ void bn_finish(T* mean, T* rstd, T* running_mean, T* running_var, i64 j, T m, do
   }
 }
 
+constexpr i64 kRowChunk = 256;  // rows per first-level sum of batch_norm on (N, D)
+
 // Channels per task of batch_norm on (N, D) inputs: wide rows stream best, so
 // the channels are split evenly over the threads (at most kChannelBlock per
 // task, whose accumulators stay in L1). Each channel still sums its column in
@@ -317,7 +319,6 @@ inline i64 bn_block_width(i64 n, i64 C) {
 // chunk and chunk counts, not of n).
 template <typename T>
 void bn_shifted_sums(double* s1, double* s2, const T* x, const double* shift, i64 n, i64 C, i64 w) {
-  constexpr i64 kRowChunk = 256;
   double c1[kChannelBlock], c2[kChannelBlock];
   for (i64 k = 0; k < w; ++k) s1[k] = 0, s2[k] = 0;
   for (i64 i0 = 0; i0 < n; i0 += kRowChunk) {
@@ -331,6 +332,55 @@ void bn_shifted_sums(double* s1, double* s2, const T* x, const double* shift, i6
     }
     for (i64 k = 0; k < w; ++k) s1[k] += c1[k], s2[k] += c2[k];
   }
+}
+
+// Large batch_norm on (N, D) inputs: threads split (chunk, channel block)
+// items of the sums, each writing its own partial sums, and rows in the
+// output passes, so whole rows are read and written contiguously.
+// Channels per item: all of them (up to kChannelBlock, whose accumulators
+// stay in L1) when the chunks alone give every thread work, else the
+// channels split evenly over the threads.
+inline i64 bn_chunk_width(i64 n, i64 C) {
+  return ceil_div(n, kRowChunk) >= num_threads() ? std::min(C, kChannelBlock) : bn_block_width(n, C);
+}
+
+// part (chunks, K, C): f(s, xi_row, k0, w) adds row i's contributions to the K
+// running sums s[0 .. K) (each w wide) of channels k0 .. k0 + w; each chunk's
+// sums start at zero. Returns sum (K, C): the chunk sums added in chunk order.
+template <int K, typename F>
+const double* bn_chunk_sums(i64 n, i64 C, const F& f) {
+  const i64 chunks = ceil_div(n, kRowChunk), width = bn_chunk_width(n, C), blocks = ceil_div(C, width);
+  double* part = scratch<double>(checked_mul(checked_mul(chunks + 1, K), C), 0);
+  double* sum = part + chunks * K * C;
+  parallel_for(chunks * blocks, 1, [&](i64 t0, i64 t1) {
+    for (i64 t = t0; t < t1; ++t) {
+      const i64 ch = t / blocks, k0 = t % blocks * width, w = std::min(width, C - k0);
+      double* s = part + ch * K * C;
+      for (int q = 0; q < K; ++q) std::fill(s + q * C + k0, s + q * C + k0 + w, 0.0);
+      for (i64 i = ch * kRowChunk; i < std::min(n, (ch + 1) * kRowChunk); ++i) f(s, i, k0, w);
+    }
+  });
+  std::fill(sum, sum + K * C, 0.0);
+  for (i64 ch = 0; ch < chunks; ++ch)
+    for (i64 e = 0; e < K * C; ++e) sum[e] += part[ch * K * C + e];
+  return sum;
+}
+
+// y (n, C): row i's values j = f(i, j) for the rows split over the threads;
+// each thread's rows are one contiguous run, streamed when y is large.
+template <typename T, typename F>
+void bn_rows_out(T* y, i64 n, i64 C, const F& f) {
+  const bool stream = stream_output<T>(n * C);
+  parallel_for(n, grain_for(C), [&](i64 r0, i64 r1) {
+    write_out(y + r0 * C, (r1 - r0) * C, stream, [&](T* __restrict o, i64 i0, i64 len) {
+      for (i64 e = i0; e < i0 + len;) {  // row segments: row r0 + e / C from channel e % C
+        const i64 i = r0 + e / C, j0 = e % C, j1 = std::min(C, j0 + (i0 + len - e));
+        f(o + (e - i0) - j0, i, j0, j1);
+        e += j1 - j0;
+      }
+    });
+    if (stream) stream_fence();
+  });
 }
 
 template <typename T>
@@ -369,53 +419,115 @@ void batch_norm_fwd_impl(T* y, T* mean, T* rstd, T* running_mean, T* running_var
     });
     return;
   }
-  // (N, D): blocks of channels, rows of the block read contiguously. The
-  // statistics take one pass of sums shifted by the first row (K = x[0, j]):
-  // sum(x - K) and sum((x - K)^2), each channel in row order, in double
-  // (bn_shifted_sums). K is a sample, so usually |mean - K| is of the order
-  // of the spread and var = E[(x - K)^2] - (mean - K)^2 loses nothing worth
-  // mentioning; when some channel's (mean - K)^2 exceeds 100 var (an
-  // outlying first row), the block sums again shifted by that mean: the
-  // corrected two-pass algorithm, accurate to rounding.
-  const i64 width = bn_block_width(n, C), nblocks = ceil_div(C, width);
-  parallel_for(nblocks, 1, [&](i64 b0, i64 b1) {
-    for (i64 b = b0; b < b1; ++b) {
-      const i64 j0 = b * width, w = std::min(width, C - j0);
-      if (p.training && n > 0) {
-        double shift[kChannelBlock], s1[kChannelBlock], s2[kChannelBlock];
-        for (i64 k = 0; k < w; ++k) shift[k] = double(x[j0 + k]);
-        bn_shifted_sums(s1, s2, x + j0, shift, n, C, w);
-        bool again = false;
-        for (i64 k = 0; k < w; ++k) {
-          const double dm = s1[k] / double(count);
-          again |= !(dm * dm <= 100 * (s2[k] / double(count) - dm * dm));
-        }
-        if (again) {  // corrected two-pass: shift by the mean estimate and sum again
-          for (i64 k = 0; k < w; ++k) shift[k] += s1[k] / double(count);
+  // (N, D): the statistics take one pass of sums shifted by the first row
+  // (K = x[0, j]): sum(x - K) and sum((x - K)^2), two-level sums in double
+  // (kRowChunk). K is a sample, so usually |mean - K| is of the order of the
+  // spread and var = E[(x - K)^2] - (mean - K)^2 loses nothing worth
+  // mentioning; a channel whose (mean - K)^2 exceeds 100 var (an outlying
+  // first row) sums again shifted by that mean: the corrected two-pass
+  // algorithm, accurate to rounding. Inputs under kStreamMinBytes: threads
+  // split blocks of channels (bn_block_width), each block's statistics, then
+  // its output while its rows are still cached. Larger ones: whole rows in
+  // every pass, the output streamed (bn_chunk_sums, bn_rows_out). Both paths
+  // add the same terms in the same order.
+  if (!stream_output<T>(n * C)) {
+    const i64 width = bn_block_width(n, C), nblocks = ceil_div(C, width);
+    parallel_for(nblocks, 1, [&](i64 b0, i64 b1) {
+      for (i64 b = b0; b < b1; ++b) {
+        const i64 j0 = b * width, w = std::min(width, C - j0);
+        if (p.training && n > 0) {
+          double shift[kChannelBlock], s1[kChannelBlock], s2[kChannelBlock];
+          for (i64 k = 0; k < w; ++k) shift[k] = double(x[j0 + k]);
           bn_shifted_sums(s1, s2, x + j0, shift, n, C, w);
+          bool again[kChannelBlock], any = false;
+          for (i64 k = 0; k < w; ++k) {
+            const double dm = s1[k] / double(count);
+            again[k] = !(dm * dm <= 100 * (s2[k] / double(count) - dm * dm));
+            any |= again[k];
+          }
+          if (any) {  // corrected two-pass, as above
+            double shift2[kChannelBlock], t1[kChannelBlock], t2[kChannelBlock];
+            for (i64 k = 0; k < w; ++k) shift2[k] = shift[k] + s1[k] / double(count);
+            bn_shifted_sums(t1, t2, x + j0, shift2, n, C, w);
+            for (i64 k = 0; k < w; ++k)
+              if (again[k]) shift[k] = shift2[k], s1[k] = t1[k], s2[k] = t2[k];
+          }
+          for (i64 k = 0; k < w; ++k) {
+            const double dm = s1[k] / double(count);
+            bn_finish(mean, rstd, running_mean, running_var, j0 + k, T(shift[k] + dm),
+                      std::max(s2[k] / double(count) - dm * dm, 0.0), p);
+          }
+        } else if (p.training) {  // empty batch: NaN statistics, running stats untouched
+          for (i64 k = 0; k < w; ++k) bn_finish(mean, rstd, running_mean, running_var, j0 + k, T(NAN), double(NAN), p);
+        } else {
+          for (i64 k = 0; k < w; ++k) {
+            mean[j0 + k] = running_mean[j0 + k];
+            rstd[j0 + k] = T(1 / std::sqrt(double(running_var[j0 + k]) + p.eps));
+          }
         }
+        T a[kChannelBlock], sh[kChannelBlock];
         for (i64 k = 0; k < w; ++k) {
-          const double dm = s1[k] / double(count);
-          bn_finish(mean, rstd, running_mean, running_var, j0 + k, T(shift[k] + dm),
-                    std::max(s2[k] / double(count) - dm * dm, 0.0), p);
+          a[k] = gamma ? rstd[j0 + k] * gamma[j0 + k] : rstd[j0 + k];
+          sh[k] = beta ? beta[j0 + k] : T(0);
         }
-      } else if (p.training) {  // empty batch: NaN statistics, running stats untouched
-        for (i64 k = 0; k < w; ++k) bn_finish(mean, rstd, running_mean, running_var, j0 + k, T(NAN), double(NAN), p);
-      } else {
-        for (i64 k = 0; k < w; ++k) {
-          mean[j0 + k] = running_mean[j0 + k];
-          rstd[j0 + k] = T(1 / std::sqrt(double(running_var[j0 + k]) + p.eps));
-        }
+        const T* m = mean + j0;
+        for (i64 i = 0; i < n; ++i)
+          for (i64 k = 0; k < w; ++k) y[i * C + j0 + k] = (x[i * C + j0 + k] - m[k]) * a[k] + sh[k];
       }
-      T a[kChannelBlock], sh[kChannelBlock];
+    });
+    return;
+  }
+  std::vector<double> shift(C);
+  auto shifted_sums = [&]() {
+    return bn_chunk_sums<2>(n, C, [&](double* s, i64 i, i64 k0, i64 w) {
+      const T* __restrict xi = x + i * C + k0;
+      const double* __restrict sh = shift.data() + k0;
+      double *__restrict s1 = s + k0, *__restrict s2 = s + C + k0;
       for (i64 k = 0; k < w; ++k) {
-        a[k] = gamma ? rstd[j0 + k] * gamma[j0 + k] : rstd[j0 + k];
-        sh[k] = beta ? beta[j0 + k] : T(0);
+        const double d = double(xi[k]) - sh[k];
+        s1[k] += d, s2[k] += d * d;
       }
-      const T* m = mean + j0;
-      for (i64 i = 0; i < n; ++i)
-        for (i64 k = 0; k < w; ++k) y[i * C + j0 + k] = (x[i * C + j0 + k] - m[k]) * a[k] + sh[k];
+    });
+  };
+  if (p.training && n > 0) {
+    for (i64 j = 0; j < C; ++j) shift[j] = double(x[j]);
+    const double* s = shifted_sums();
+    std::vector<double> s1(s, s + C), s2(s + C, s + 2 * C);
+    std::vector<char> again(C);
+    bool any = false;
+    for (i64 j = 0; j < C; ++j) {
+      const double dm = s1[j] / double(count);
+      again[j] = !(dm * dm <= 100 * (s2[j] / double(count) - dm * dm));
+      any |= again[j] != 0;
     }
+    if (any) {  // corrected two-pass, as above
+      for (i64 j = 0; j < C; ++j) shift[j] += s1[j] / double(count);
+      s = shifted_sums();
+      for (i64 j = 0; j < C; ++j)
+        if (again[j]) s1[j] = s[j], s2[j] = s[C + j];
+        else shift[j] = double(x[j]);
+    }
+    for (i64 j = 0; j < C; ++j) {
+      const double dm = s1[j] / double(count);
+      bn_finish(mean, rstd, running_mean, running_var, j, T(shift[j] + dm), std::max(s2[j] / double(count) - dm * dm, 0.0), p);
+    }
+  } else if (p.training) {  // empty batch: NaN statistics, running stats untouched
+    for (i64 j = 0; j < C; ++j) bn_finish(mean, rstd, running_mean, running_var, j, T(NAN), double(NAN), p);
+  } else {
+    for (i64 j = 0; j < C; ++j) {
+      mean[j] = running_mean[j];
+      rstd[j] = T(1 / std::sqrt(double(running_var[j]) + p.eps));
+    }
+  }
+  std::vector<T> a(C), sh(C);
+  for (i64 j = 0; j < C; ++j) {
+    a[j] = gamma ? rstd[j] * gamma[j] : rstd[j];
+    sh[j] = beta ? beta[j] : T(0);
+  }
+  const T *A = a.data(), *B = sh.data();
+  bn_rows_out(y, n, C, [&](T* __restrict yi, i64 i, i64 j0, i64 j1) {
+    const T* __restrict xi = x + i * C;
+    for (i64 j = j0; j < j1; ++j) yi[j] = (xi[j] - mean[j]) * A[j] + B[j];
   });
 }
 
@@ -446,31 +558,59 @@ void batch_norm_bwd_impl(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, co
     });
     return;
   }
-  const i64 width = bn_block_width(n, C), nblocks = ceil_div(C, width);
-  parallel_for(nblocks, 1, [&](i64 b0, i64 b1) {
-    for (i64 b = b0; b < b1; ++b) {
-      const i64 j0 = b * width, w = std::min(width, C - j0);
-      const T *m = mean + j0, *rs = rstd + j0;
-      double sdy[kChannelBlock] = {}, sdyx[kChannelBlock] = {};
-      for (i64 i = 0; i < n; ++i)
+  // (N, D): sum(dy) and sum(dy * xhat) per channel, then dx; two paths as in
+  // the forward (the small one sums each column in one level, in double)
+  if (!stream_output<T>(n * C)) {
+    const i64 width = bn_block_width(n, C), nblocks = ceil_div(C, width);
+    parallel_for(nblocks, 1, [&](i64 b0, i64 b1) {
+      for (i64 b = b0; b < b1; ++b) {
+        const i64 j0 = b * width, w = std::min(width, C - j0);
+        const T *m = mean + j0, *rs = rstd + j0;
+        double sdy[kChannelBlock] = {}, sdyx[kChannelBlock] = {};
+        for (i64 i = 0; i < n; ++i)
+          for (i64 k = 0; k < w; ++k) {
+            const T d = dy[i * C + j0 + k];
+            sdy[k] += double(d);
+            sdyx[k] += double(d * ((x[i * C + j0 + k] - m[k]) * rs[k]));
+          }
+        T a[kChannelBlock], c1[kChannelBlock], c2[kChannelBlock];
         for (i64 k = 0; k < w; ++k) {
-          const T d = dy[i * C + j0 + k];
-          sdy[k] += double(d);
-          sdyx[k] += double(d * ((x[i * C + j0 + k] - m[k]) * rs[k]));
+          if (dgamma) dgamma[j0 + k] = T(sdyx[k]);
+          if (dbeta) dbeta[j0 + k] = T(sdy[k]);
+          a[k] = gamma ? gamma[j0 + k] * rs[k] : rs[k];
+          c1[k] = p.training ? T(sdy[k] / double(count)) : T(0);
+          c2[k] = p.training ? T(sdyx[k] / double(count)) : T(0);
         }
-      T a[kChannelBlock], c1[kChannelBlock], c2[kChannelBlock];
-      for (i64 k = 0; k < w; ++k) {
-        if (dgamma) dgamma[j0 + k] = T(sdyx[k]);
-        if (dbeta) dbeta[j0 + k] = T(sdy[k]);
-        a[k] = gamma ? gamma[j0 + k] * rs[k] : rs[k];
-        c1[k] = p.training ? T(sdy[k] / double(count)) : T(0);
-        c2[k] = p.training ? T(sdyx[k] / double(count)) : T(0);
+        for (i64 i = 0; i < n; ++i)
+          for (i64 k = 0; k < w; ++k) {
+            const i64 e = i * C + j0 + k;
+            dx[e] = a[k] * (dy[e] - c1[k] - ((x[e] - m[k]) * rs[k]) * c2[k]);
+          }
       }
-      for (i64 i = 0; i < n; ++i)
-        for (i64 k = 0; k < w; ++k) {
-          const i64 e = i * C + j0 + k;
-          dx[e] = a[k] * (dy[e] - c1[k] - ((x[e] - m[k]) * rs[k]) * c2[k]);
-        }
+    });
+    return;
+  }
+  const double* s = bn_chunk_sums<2>(n, C, [&](double* acc, i64 i, i64 k0, i64 w) {
+    const T *__restrict dyi = dy + i * C + k0, *__restrict xi = x + i * C + k0;
+    const T *__restrict m = mean + k0, *__restrict rs = rstd + k0;
+    double *__restrict sdy = acc + k0, *__restrict sdyx = acc + C + k0;
+    for (i64 k = 0; k < w; ++k) {
+      const T d = dyi[k];
+      sdy[k] += double(d);
+      sdyx[k] += double(d * ((xi[k] - m[k]) * rs[k]));
     }
+  });
+  std::vector<T> a(C), c1(C), c2(C);
+  for (i64 j = 0; j < C; ++j) {
+    if (dgamma) dgamma[j] = T(s[C + j]);
+    if (dbeta) dbeta[j] = T(s[j]);
+    a[j] = gamma ? gamma[j] * rstd[j] : rstd[j];
+    c1[j] = p.training ? T(s[j] / double(count)) : T(0);
+    c2[j] = p.training ? T(s[C + j] / double(count)) : T(0);
+  }
+  const T *A = a.data(), *C1 = c1.data(), *C2 = c2.data();
+  bn_rows_out(dx, n, C, [&](T* __restrict dxi, i64 i, i64 j0, i64 j1) {
+    const T *__restrict dyi = dy + i * C, *__restrict xi = x + i * C;
+    for (i64 j = j0; j < j1; ++j) dxi[j] = A[j] * (dyi[j] - C1[j] - ((xi[j] - mean[j]) * rstd[j]) * C2[j]);
   });
 }
