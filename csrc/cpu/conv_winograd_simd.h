@@ -7,8 +7,9 @@
 // v (16, ci, nt) = B^T d B for tile rows [r0, r0 + rows) of one group's input xg (ci, ih, iw).
 // pad: one channel's 2 rows + 2 input rows with their zero border (width 2 tc + 2), then
 // 4 rows (B^T applied down the columns of one tile row).
+// (Row copies here are a few cache lines: inline loops, not memcpy calls.)
 template <typename T>
-void wino_input(T* __restrict v, T* __restrict pad, const T* __restrict xg, const Wino& q, i64 r0, i64 rows) {
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) void wino_input(T* __restrict v, T* __restrict pad, const T* __restrict xg, const Wino& q, i64 r0, i64 rows) {
   const i64 nt = rows * q.tc, prow = 2 * rows + 2, pcol = 2 * q.tc + 2, tc = q.tc;
   const i64 c_lo = std::clamp<i64>(q.pl, 0, pcol), c_hi = std::clamp<i64>(q.iw + q.pl, c_lo, pcol);
   T* __restrict t = pad + prow * pcol;  // (4, pcol)
@@ -67,7 +68,7 @@ void wino_input(T* __restrict v, T* __restrict pad, const T* __restrict xg, cons
 // og (co, oh, ow) = A^T m A (+ bias (co,)) for tile rows [r0, r0 + rows) of m (16, co, nt),
 // clipped at odd edges. row: s (8, tc) = A^T applied along the tile rows, then 2 output rows (2, 2 tc).
 template <typename T>
-void wino_output(T* __restrict og, T* __restrict row, const T* __restrict m, const T* bias, const Wino& q, i64 r0,
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) void wino_output(T* __restrict og, T* __restrict row, const T* __restrict m, const T* bias, const Wino& q, i64 r0,
                  i64 rows) {
   const i64 nt = rows * q.tc, xs = wino_plane(q.co * nt), tc = q.tc, w2 = 2 * tc;
   T* __restrict s = row;             // (4 rows of m, 2 columns, tc)
