@@ -584,3 +584,18 @@ def test_conv2d_winograd_taken_for_benchmark_shapes(x_shape, w_shape, rng):
     assert _winograd_calls() == before + 1
     fd.conv2d_backward(np.ones_like(out), cache)
     assert _winograd_calls() == before + 2
+
+
+# conv_transpose2d's forward is conv2d's data gradient (padding 2 - p: 2, 1, 0 and -1, a crop)
+# and its backward conv2d's forward: both on the Winograd path here.
+@pytest.mark.parametrize("x_shape,w_shape,params", [
+    ((2, 32, 5, 6), (32, 40, 3, 3), {}),
+    ((1, 32, 4, 7), (32, 32, 3, 3), dict(padding=1)),
+    ((2, 32, 9, 8), (32, 32, 3, 3), dict(padding=3)),
+    ((1, 64, 5, 5), (64, 32, 3, 3), dict(padding=2, groups=2)),
+], ids=str)
+def test_conv_transpose2d_winograd(x_shape, w_shape, params, dtype, rng):
+    before = _winograd_calls()
+    check_op("conv_transpose2d", _inputs(x_shape, w_shape, True, w_shape[1] * params.get("groups", 1)), params,
+             backend="cpu", dtype=dtype, rng=rng, gradcheck=False)
+    assert _winograd_calls() > before
