@@ -51,24 +51,30 @@ std::atomic<i64> g_calls{0};
 // u (groups, 16, ci, co) = G g G^T for every filter g = get(group, o, i) (3x3, row-major)
 template <typename T, typename Get>
 void filter_transform(T* u, const Wino& q, const Get& get) {
+  constexpr i64 kOb = 64;  // output channels per block: t holds (16, kOb), then 16 row copies
   parallel_for(q.groups * q.ci, 8, [&](i64 r0, i64 r1) {
+    alignas(64) T t16[16][kOb];  // (u's planes 16 x ci x co apart would share one L1 set: write rows)
     for (i64 r = r0; r < r1; ++r) {
       const i64 g = r / q.ci, i = r % q.ci;
       T* ug = u + g * 16 * q.ci * q.co + i * q.co;
-      for (i64 o = 0; o < q.co; ++o) {
-        double k[9], t[4][3];
-        get(g, o, i, k);
-        for (int b = 0; b < 3; ++b) {  // t (4, 3) = G k
-          t[0][b] = k[b];
-          t[1][b] = 0.5 * (k[b] + k[3 + b] + k[6 + b]);
-          t[2][b] = 0.5 * (k[b] - k[3 + b] + k[6 + b]);
-          t[3][b] = k[6 + b];
+      for (i64 o0 = 0; o0 < q.co; o0 += kOb) {
+        const i64 ob = std::min(kOb, q.co - o0);
+        for (i64 o = 0; o < ob; ++o) {
+          double k[9], t[4][3];
+          get(g, o0 + o, i, k);
+          for (int b = 0; b < 3; ++b) {  // t (4, 3) = G k
+            t[0][b] = k[b];
+            t[1][b] = 0.5 * (k[b] + k[3 + b] + k[6 + b]);
+            t[2][b] = 0.5 * (k[b] - k[3 + b] + k[6 + b]);
+            t[3][b] = k[6 + b];
+          }
+          for (int a = 0; a < 4; ++a) {  // u (4, 4) = t G^T
+            const double v[4] = {t[a][0], 0.5 * (t[a][0] + t[a][1] + t[a][2]), 0.5 * (t[a][0] - t[a][1] + t[a][2]),
+                                 t[a][2]};
+            for (int b = 0; b < 4; ++b) t16[a * 4 + b][o] = static_cast<T>(v[b]);
+          }
         }
-        for (int a = 0; a < 4; ++a) {  // u (4, 4) = t G^T
-          const double v[4] = {t[a][0], 0.5 * (t[a][0] + t[a][1] + t[a][2]), 0.5 * (t[a][0] - t[a][1] + t[a][2]),
-                               t[a][2]};
-          for (int b = 0; b < 4; ++b) ug[(a * 4 + b) * q.ci * q.co + o] = static_cast<T>(v[b]);
-        }
+        for (int xi = 0; xi < 16; ++xi) std::copy(t16[xi], t16[xi] + ob, ug + xi * q.ci * q.co + o0);
       }
     }
   });
