@@ -1,16 +1,18 @@
 // Winograd F(2x2, 3x3) conv (see conv_winograd.h).
 //
 // For one group, input channels ci, output channels co:
-//   U[xi] (co, ci) = (G g G^T)[xi]       per filter, once per call (in double, rounded to T)
+//   U[xi] (co, ci) = (G g G^T)[xi]       per filter, once per call (in double, rounded to T),
+//                                        stored transposed (ci, co): a column panel for the micro-kernel
 //   V[xi] (ci, nt) = (B^T d B)[xi]       per input channel and 4x4 tile d (tiles 2 apart, overlapping)
-//   M[xi] (co, nt) = U[xi] @ V[xi]       16 GEMMs (gemm.h, one thread each)
+//   M[xi] (co, nt) = U[xi] @ V[xi]       16 GEMMs (gemm.h's gemm_panels: operands read in place, one
+//                                        thread, K not blocked: ci up to a few hundred)
 //   y (2x2)        = A^T m A             per output channel and tile, clipped at odd edges
 // with xi = 4a + b indexing the 4x4 transformed tile and
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
 //   G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
 //   A^T = [1 1 1 0; 0 1 -1 -1]
-// Work items are (image, group, band of tile rows), the band sized so that V
-// and M (16 (ci + co) nt values) stay in L2; threads split items and every
+// Work items are (image, group, band of tile rows), a band about 64 tiles
+// (V and M: 16 (ci + co) nt values, 1 MiB at 128 channels); threads split items and every
 // output is computed by one item in an order fixed by the shape, so results
 // do not depend on the thread count. Input tiles past the plane (padding,
 // odd sizes) read zeros from a padded copy of the band's rows.
@@ -88,7 +90,7 @@ i64 band_tile_rows(const Wino& q) {
 }
 
 // out (n, groups * co, oh, ow) = the conv of x (n, groups * ci, ih, iw) with the
-// transformed filters u (groups, 16, co, ci), + bias (groups * co,) or null.
+// transformed filters u (groups, 16, ci, co), + bias (groups * co,) or null.
 template <typename T>
 void winograd_run(T* out, const T* x, const T* u, const T* bias, const Wino& q) {
   const i64 rb = band_tile_rows<T>(q), bands = ceil_div(q.tr, rb), nt_max = rb * q.tc;
