@@ -520,3 +520,82 @@ def test_filters():
         fd.filters("prewitt")
     with pytest.raises(ValueError, match="odd"):
         fd.filters("gaussian", 4)
+
+
+# Winograd F(2x2, 3x3) (conv_winograd.cpp): 3x3, stride 1, dilation 1, >= 32 input and output
+# channels per group; the forward and the data gradient (a 3x3 conv of dout, padding 2 - p).
+# Edge shapes: odd h and w (clipped last tiles), h or w of 1-3, padding 0 / 1 / 2 and
+# asymmetric, groups, batch 1, channels not multiples of the micro-tile.
+WINOGRAD = [
+    ((2, 32, 7, 9), (32, 32, 3, 3), dict(padding=1)),
+    ((1, 32, 3, 1), (40, 32, 3, 3), dict(padding=1)),
+    ((3, 33, 2, 3), (32, 33, 3, 3), dict(padding=2)),
+    ((2, 32, 5, 6), (36, 32, 3, 3), {}),
+    ((1, 32, 3, 3), (32, 32, 3, 3), {}),
+    ((2, 40, 9, 4), (32, 40, 3, 3), dict(padding=(0, 2))),
+    ((1, 64, 6, 5), (96, 32, 3, 3), dict(padding=1, groups=2)),
+    ((2, 32, 18, 17), (32, 32, 3, 3), dict(padding=1)),  # several bands of tile rows
+]
+
+
+def _winograd_calls():
+    return fd._dispatch.load("cpu").conv2d_winograd_calls()
+
+
+@pytest.mark.parametrize("x_shape,w_shape,params", WINOGRAD, ids=str)
+def test_conv2d_winograd(x_shape, w_shape, params, dtype, rng):
+    before = _winograd_calls()
+    check_op("conv2d", _inputs(x_shape, w_shape, True, w_shape[0]), params, backend="cpu", dtype=dtype,
+             rng=rng, gradcheck=False)
+    assert _winograd_calls() > before  # the path under test was taken
+
+
+def test_conv2d_winograd_noncontiguous(dtype, rng):
+    before = _winograd_calls()
+    check_op("conv2d", [(2, 32, 7, 6), (32, 32, 3, 3), (32,)], dict(padding=1), backend="cpu", dtype=dtype,
+             rng=rng, layouts=LAYOUTS["x channels-last"], gradcheck=False)
+    assert _winograd_calls() > before
+
+
+@pytest.mark.parametrize("x_shape,w_shape,params", WINOGRAD[:1] + WINOGRAD[6:], ids=str)
+def test_conv2d_winograd_threads_bit_identical(x_shape, w_shape, params, dtype, rng):
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(w_shape[0]).astype(dtype)
+    results = []
+    for threads in (1, 2, 3):
+        with at_threads(threads):
+            out, cache = fd.conv2d_forward(x, w, b, **params)
+            dout = np.random.default_rng(7).standard_normal(out.shape).astype(dtype)
+            results.append((out, *fd.conv2d_backward(dout, cache)))
+    for other in results[1:]:
+        for a, e in zip(results[0], other):
+            np.testing.assert_array_equal(a, e)
+
+
+@pytest.mark.parametrize("x_shape,w_shape", [((32, 128, 16, 16), (128, 128, 3, 3)),
+                                             ((4, 64, 32, 32), (64, 64, 3, 3))], ids=str)
+def test_conv2d_winograd_taken_for_benchmark_shapes(x_shape, w_shape, rng):
+    # the benchmark cases run the Winograd forward and data gradient, not the shifted path
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    before = _winograd_calls()
+    out, cache = fd.conv2d_forward(x, w, None, padding=1)
+    assert _winograd_calls() == before + 1
+    fd.conv2d_backward(np.ones_like(out), cache)
+    assert _winograd_calls() == before + 2
+
+
+# conv_transpose2d's forward is conv2d's data gradient (padding 2 - p: 2, 1, 0 and -1, a crop)
+# and its backward conv2d's forward: both on the Winograd path here.
+@pytest.mark.parametrize("x_shape,w_shape,params", [
+    ((2, 32, 5, 6), (32, 40, 3, 3), {}),
+    ((1, 32, 4, 7), (32, 32, 3, 3), dict(padding=1)),
+    ((2, 32, 9, 8), (32, 32, 3, 3), dict(padding=3)),
+    ((1, 64, 5, 5), (64, 32, 3, 3), dict(padding=2, groups=2)),
+], ids=str)
+def test_conv_transpose2d_winograd(x_shape, w_shape, params, dtype, rng):
+    before = _winograd_calls()
+    check_op("conv_transpose2d", _inputs(x_shape, w_shape, True, w_shape[1] * params.get("groups", 1)), params,
+             backend="cpu", dtype=dtype, rng=rng, gradcheck=False)
+    assert _winograd_calls() > before

@@ -2,6 +2,7 @@
 // NCHW; the params come from the array shapes plus stride, padding, dilation
 // (each an (h, w) pair) and groups.
 #include "../cpu/conv.h"
+#include "../cpu/conv_winograd.h"
 
 #include "arrays.h"
 
@@ -146,6 +147,8 @@ void bind_conv(py::module_& m) {
         "output length of a window op along one axis (Conv2dParams' formula)");
   m.def("conv_transpose_output_size", &conv_transpose_out_size, py::arg("size"), py::arg("kernel"),
         py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("output_padding"));
+  m.def("conv2d_winograd_calls", &cpu::winograd_calls,
+        "conv2d forward / data-gradient calls that took the Winograd F(2x2, 3x3) path (tests)");
 }
 
 }  // namespace fastdl::bind

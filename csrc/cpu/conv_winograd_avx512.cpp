@@ -1,0 +1,18 @@
+// Winograd F(2x2, 3x3) tile transforms compiled for AVX512 (body: conv_winograd_simd.h).
+#include <algorithm>
+
+#include "conv_winograd.h"
+
+namespace fastdl::cpu::avx512 {
+namespace {
+#include "conv_winograd_simd.h"
+}  // namespace
+
+template <typename T>
+WinoKernels<T> winograd_kernels() {
+  return {wino_input<T>, wino_output<T>};
+}
+template WinoKernels<float> winograd_kernels<float>();
+template WinoKernels<double> winograd_kernels<double>();
+
+}  // namespace fastdl::cpu::avx512
