@@ -272,15 +272,11 @@ def test_thread_count_does_not_change_results(op, x_shape, w_shape, params, rng)
     b = rng.standard_normal(f).astype(np.float32)
     fwd, bwd = getattr(fd, op + "_forward"), getattr(fd, op + "_backward")
     results = []
-    old = fd.get_num_threads()
-    try:
-        for threads in (1, 2, 3):
-            fd.set_num_threads(threads)
+    for threads in (1, 2, 3):
+        with at_threads(threads):
             out, cache = fwd(x, w, b, **params)
             dout = np.random.default_rng(7).standard_normal(out.shape).astype(np.float32)
             results.append((out, *bwd(dout, cache)))
-    finally:
-        fd.set_num_threads(old)
     for other in results[1:]:
         for a, b_ in zip(results[0], other):
             np.testing.assert_array_equal(a, b_)
