@@ -1034,6 +1034,16 @@ inline bool transposed_cheaper(i64 m, i64 q, i64 mr, i64 nr) {
   return round_up(m, nr) * round_up(q, mr) < round_up(m, mr) * round_up(q, nr);
 }
 
+// Share r of `parts` of the n values at p prefetched toward L2 (p null:
+// nothing): spreads the next work item's input over the current item's calls.
+template <typename T>
+void prefetch_share(const T* p, i64 n, i64 r, i64 parts) {
+  if (!p) return;
+  const char* c = reinterpret_cast<const char*>(p);
+  const i64 bytes = n * static_cast<i64>(sizeof(T));
+  for (i64 o = bytes * r / parts / 64 * 64; o < bytes * (r + 1) / parts; o += 64) __builtin_prefetch(c + o, 0, 2);
+}
+
 // The forward's band: copy (slot s, kj), channel c, element (t, j) =
 // x[c, (r0 + t)*sh + a_s - ph, j*sw + kj*dw - pw] (0 outside), plane
 // ((s*kw + kj)*cg + c); then nr zeros (what the last q panel reads past the end).
@@ -1231,15 +1241,12 @@ void fwd_shifted_with(T* out, const T* x, const T* w, const T* bias, const Conv2
         calls(wpk + (g * nrow + r) * mpad * kk, xb + r / nsw * b.wq + r % nsw, b.plane, r == 0);
     } else {
       fwd_band(xb, xg, p, rt, b, r0, u.nr + u.mr);
-      // whole-image bands: the next item's input is fetched toward L2 (a
-      // share before each call set) so its band copy does not wait on memory
-      // (the last item of a thread's range fetches its neighbour's: harmless)
-      const bool pf = nbands == 1 && it + 1 < items;
-      const char* nx =
-          pf ? reinterpret_cast<const char*>(x + ((it + 1) / p.groups * p.c + (it + 1) % p.groups * cg) * p.ipix()) : nullptr;
-      const i64 nbytes = cg * p.ipix() * static_cast<i64>(sizeof(T));
+      // whole-image bands: item it + 1's input (image, group) is fetched
+      // toward L2 while these call sets run, so its band copy does not wait on
+      // memory (the last item of a thread's range fetches its neighbour's: harmless)
+      const T* nx = nbands == 1 && it + 1 < items ? x + (it + 1) * cg * p.ipix() : nullptr;
       for (i64 r = 0; r < nrow; ++r) {  // full: one call set from the first plane over all kh*kw*cg
-        for (i64 o = nbytes * r / nrow / 64 * 64; pf && o < nbytes * (r + 1) / nrow; o += 64) __builtin_prefetch(nx + o, 0, 2);
+        prefetch_share(nx, cg * p.ipix(), r, nrow);
         calls(wpk + (g * nrow + r) * mpad * kk, xb + rt.slot[r] * p.kw * cg * b.plane + rt.di[r] * b.wq, b.plane,
               r == 0);
       }
@@ -1531,16 +1538,12 @@ void dgrad_shifted(T* dx, const T* dout, const T* w, const T* bias, const Conv2d
           else
             shifted_calls(ot, wm, b0, b.plane, k, mpad, b.qpad, first, u);
         };
-        // one phase over whole-image bands: the next item's dout is fetched
-        // toward L2 (a share before each kernel row's calls), as in fwd_shifted
-        const bool pf = nph == 1 && nbands == 1 && it + 1 < i1;
-        const char* nd =
-            pf ? reinterpret_cast<const char*>(dout + ((it + 1) / p.groups * p.f + (it + 1) % p.groups * fg) * p.opix())
-               : nullptr;
-        const i64 nbytes = fg * p.opix() * static_cast<i64>(sizeof(T));
+        // one phase over whole-image bands: item it + 1's dout is fetched
+        // toward L2 while these calls run, as in fwd_shifted
+        const T* nd = nph == 1 && nbands == 1 && it + 1 < i1 ? dout + (it + 1) * fg * p.opix() : nullptr;
         for (i64 r = 0; taps && r < d.nki; ++r) {
           const T* brow = src + (d.e[r] - e0) * b.wq;
-          for (i64 o = nbytes * r / d.nki / 64 * 64; pf && o < nbytes * (r + 1) / d.nki; o += 64) __builtin_prefetch(nd + o, 0, 2);
+          prefetch_share(nd, fg * p.opix(), r, d.nki);
           if (consecutive) {
             calls(wrow + ((k * p.kh + r) * p.groups + g) * mpad * maxtaps * fg, brow + (d.f[0] - f0) * fg * b.plane,
                   d.nkj * fg, r == 0);

@@ -383,6 +383,64 @@ void bn_rows_out(T* y, i64 n, i64 C, const F& f) {
   });
 }
 
+// Statistics of the w channels from j0 of batch_norm on (N, D) (the method:
+// batch_norm_fwd_impl): mean, rstd and the running stats, and the output
+// pass's a = rstd * gamma, b = beta (w,). sums(shift, s1, s2) sets s1, s2 (w,)
+// to the sums of x - shift and (x - shift)^2 over the rows; ws: 6w doubles.
+template <typename T, typename Sums>
+void bn_columns_stats(T* mean, T* rstd, T* running_mean, T* running_var, T* a, T* b, const T* x,
+                      const T* gamma, const T* beta, i64 j0, i64 w, const BatchNormParams& p, double* ws,
+                      const Sums& sums) {
+  const double count = double(p.n * p.s);
+  if (p.training && p.n > 0) {
+    double *shift = ws, *s1 = ws + w, *s2 = ws + 2 * w, *shift2 = ws + 3 * w, *t1 = ws + 4 * w, *t2 = ws + 5 * w;
+    for (i64 k = 0; k < w; ++k) shift[k] = double(x[j0 + k]);
+    sums(shift, s1, s2);
+    auto again = [&](i64 k) {  // (mean - K)^2 > 100 var, or NaN
+      const double dm = s1[k] / count;
+      return !(dm * dm <= 100 * (s2[k] / count - dm * dm));
+    };
+    bool any = false;
+    for (i64 k = 0; k < w; ++k) any |= again(k);
+    if (any) {  // the corrected two-pass, kept for the channels that need it
+      for (i64 k = 0; k < w; ++k) shift2[k] = shift[k] + s1[k] / count;
+      sums(shift2, t1, t2);
+      for (i64 k = 0; k < w; ++k)
+        if (again(k)) shift[k] = shift2[k], s1[k] = t1[k], s2[k] = t2[k];
+    }
+    for (i64 k = 0; k < w; ++k) {
+      const double dm = s1[k] / count;
+      bn_finish(mean, rstd, running_mean, running_var, j0 + k, T(shift[k] + dm), std::max(s2[k] / count - dm * dm, 0.0), p);
+    }
+  } else if (p.training) {  // empty batch: NaN statistics, running stats untouched
+    for (i64 k = 0; k < w; ++k) bn_finish(mean, rstd, running_mean, running_var, j0 + k, T(NAN), double(NAN), p);
+  } else {
+    for (i64 k = 0; k < w; ++k) {
+      mean[j0 + k] = running_mean[j0 + k];
+      rstd[j0 + k] = T(1 / std::sqrt(double(running_var[j0 + k]) + p.eps));
+    }
+  }
+  for (i64 k = 0; k < w; ++k) {
+    a[k] = gamma ? rstd[j0 + k] * gamma[j0 + k] : rstd[j0 + k];
+    b[k] = beta ? beta[j0 + k] : T(0);
+  }
+}
+
+// dgamma, dbeta and the dx coefficients a, c1, c2 (w,) of the w channels from
+// j0 of batch_norm on (N, D), from their sums sdy, sdyx (w,).
+template <typename T>
+void bn_columns_grad(T* dgamma, T* dbeta, T* a, T* c1, T* c2, const double* sdy, const double* sdyx,
+                     const T* gamma, const T* rstd, i64 j0, i64 w, const BatchNormParams& p) {
+  const double count = double(p.n * p.s);
+  for (i64 k = 0; k < w; ++k) {
+    if (dgamma) dgamma[j0 + k] = T(sdyx[k]);
+    if (dbeta) dbeta[j0 + k] = T(sdy[k]);
+    a[k] = gamma ? gamma[j0 + k] * rstd[j0 + k] : rstd[j0 + k];
+    c1[k] = p.training ? T(sdy[k] / count) : T(0);
+    c2[k] = p.training ? T(sdyx[k] / count) : T(0);
+  }
+}
+
 template <typename T>
 void batch_norm_fwd_impl(T* y, T* mean, T* rstd, T* running_mean, T* running_var, const T* x,
                          const T* gamma, const T* beta, const BatchNormParams& p) {
@@ -435,41 +493,12 @@ void batch_norm_fwd_impl(T* y, T* mean, T* rstd, T* running_mean, T* running_var
     parallel_for(nblocks, 1, [&](i64 b0, i64 b1) {
       for (i64 b = b0; b < b1; ++b) {
         const i64 j0 = b * width, w = std::min(width, C - j0);
-        if (p.training && n > 0) {
-          double shift[kChannelBlock], s1[kChannelBlock], s2[kChannelBlock];
-          for (i64 k = 0; k < w; ++k) shift[k] = double(x[j0 + k]);
-          bn_shifted_sums(s1, s2, x + j0, shift, n, C, w);
-          bool again[kChannelBlock], any = false;
-          for (i64 k = 0; k < w; ++k) {
-            const double dm = s1[k] / double(count);
-            again[k] = !(dm * dm <= 100 * (s2[k] / double(count) - dm * dm));
-            any |= again[k];
-          }
-          if (any) {  // corrected two-pass, as above
-            double shift2[kChannelBlock], t1[kChannelBlock], t2[kChannelBlock];
-            for (i64 k = 0; k < w; ++k) shift2[k] = shift[k] + s1[k] / double(count);
-            bn_shifted_sums(t1, t2, x + j0, shift2, n, C, w);
-            for (i64 k = 0; k < w; ++k)
-              if (again[k]) shift[k] = shift2[k], s1[k] = t1[k], s2[k] = t2[k];
-          }
-          for (i64 k = 0; k < w; ++k) {
-            const double dm = s1[k] / double(count);
-            bn_finish(mean, rstd, running_mean, running_var, j0 + k, T(shift[k] + dm),
-                      std::max(s2[k] / double(count) - dm * dm, 0.0), p);
-          }
-        } else if (p.training) {  // empty batch: NaN statistics, running stats untouched
-          for (i64 k = 0; k < w; ++k) bn_finish(mean, rstd, running_mean, running_var, j0 + k, T(NAN), double(NAN), p);
-        } else {
-          for (i64 k = 0; k < w; ++k) {
-            mean[j0 + k] = running_mean[j0 + k];
-            rstd[j0 + k] = T(1 / std::sqrt(double(running_var[j0 + k]) + p.eps));
-          }
-        }
+        double ws[6 * kChannelBlock];
         T a[kChannelBlock], sh[kChannelBlock];
-        for (i64 k = 0; k < w; ++k) {
-          a[k] = gamma ? rstd[j0 + k] * gamma[j0 + k] : rstd[j0 + k];
-          sh[k] = beta ? beta[j0 + k] : T(0);
-        }
+        bn_columns_stats(mean, rstd, running_mean, running_var, a, sh, x, gamma, beta, j0, w, p, ws,
+                         [&](const double* shift, double* s1, double* s2) {
+                           bn_shifted_sums(s1, s2, x + j0, shift, n, C, w);
+                         });
         const T* m = mean + j0;
         for (i64 i = 0; i < n; ++i)
           for (i64 k = 0; k < w; ++k) y[i * C + j0 + k] = (x[i * C + j0 + k] - m[k]) * a[k] + sh[k];
@@ -477,53 +506,22 @@ void batch_norm_fwd_impl(T* y, T* mean, T* rstd, T* running_mean, T* running_var
     });
     return;
   }
-  std::vector<double> shift(C);
-  auto shifted_sums = [&]() {
-    return bn_chunk_sums<2>(n, C, [&](double* s, i64 i, i64 k0, i64 w) {
-      const T* __restrict xi = x + i * C + k0;
-      const double* __restrict sh = shift.data() + k0;
-      double *__restrict s1 = s + k0, *__restrict s2 = s + C + k0;
-      for (i64 k = 0; k < w; ++k) {
-        const double d = double(xi[k]) - sh[k];
-        s1[k] += d, s2[k] += d * d;
-      }
-    });
-  };
-  if (p.training && n > 0) {
-    for (i64 j = 0; j < C; ++j) shift[j] = double(x[j]);
-    const double* s = shifted_sums();
-    std::vector<double> s1(s, s + C), s2(s + C, s + 2 * C);
-    std::vector<char> again(C);
-    bool any = false;
-    for (i64 j = 0; j < C; ++j) {
-      const double dm = s1[j] / double(count);
-      again[j] = !(dm * dm <= 100 * (s2[j] / double(count) - dm * dm));
-      any |= again[j] != 0;
-    }
-    if (any) {  // corrected two-pass, as above
-      for (i64 j = 0; j < C; ++j) shift[j] += s1[j] / double(count);
-      s = shifted_sums();
-      for (i64 j = 0; j < C; ++j)
-        if (again[j]) s1[j] = s[j], s2[j] = s[C + j];
-        else shift[j] = double(x[j]);
-    }
-    for (i64 j = 0; j < C; ++j) {
-      const double dm = s1[j] / double(count);
-      bn_finish(mean, rstd, running_mean, running_var, j, T(shift[j] + dm), std::max(s2[j] / double(count) - dm * dm, 0.0), p);
-    }
-  } else if (p.training) {  // empty batch: NaN statistics, running stats untouched
-    for (i64 j = 0; j < C; ++j) bn_finish(mean, rstd, running_mean, running_var, j, T(NAN), double(NAN), p);
-  } else {
-    for (i64 j = 0; j < C; ++j) {
-      mean[j] = running_mean[j];
-      rstd[j] = T(1 / std::sqrt(double(running_var[j]) + p.eps));
-    }
-  }
+  std::vector<double> ws(6 * C);
   std::vector<T> a(C), sh(C);
-  for (i64 j = 0; j < C; ++j) {
-    a[j] = gamma ? rstd[j] * gamma[j] : rstd[j];
-    sh[j] = beta ? beta[j] : T(0);
-  }
+  bn_columns_stats(mean, rstd, running_mean, running_var, a.data(), sh.data(), x, gamma, beta, i64{0}, C, p, ws.data(),
+                   [&](const double* shift, double* s1, double* s2) {
+                     const double* s = bn_chunk_sums<2>(n, C, [&](double* acc, i64 i, i64 k0, i64 w) {
+                       const T* __restrict xi = x + i * C + k0;
+                       const double* __restrict K = shift + k0;
+                       double *__restrict a1 = acc + k0, *__restrict a2 = acc + C + k0;
+                       for (i64 k = 0; k < w; ++k) {
+                         const double d = double(xi[k]) - K[k];
+                         a1[k] += d, a2[k] += d * d;
+                       }
+                     });
+                     std::copy(s, s + C, s1);
+                     std::copy(s + C, s + 2 * C, s2);
+                   });
   const T *A = a.data(), *B = sh.data();
   bn_rows_out(y, n, C, [&](T* __restrict yi, i64 i, i64 j0, i64 j1) {
     const T* __restrict xi = x + i * C;
@@ -574,13 +572,7 @@ void batch_norm_bwd_impl(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, co
             sdyx[k] += double(d * ((x[i * C + j0 + k] - m[k]) * rs[k]));
           }
         T a[kChannelBlock], c1[kChannelBlock], c2[kChannelBlock];
-        for (i64 k = 0; k < w; ++k) {
-          if (dgamma) dgamma[j0 + k] = T(sdyx[k]);
-          if (dbeta) dbeta[j0 + k] = T(sdy[k]);
-          a[k] = gamma ? gamma[j0 + k] * rs[k] : rs[k];
-          c1[k] = p.training ? T(sdy[k] / double(count)) : T(0);
-          c2[k] = p.training ? T(sdyx[k] / double(count)) : T(0);
-        }
+        bn_columns_grad(dgamma, dbeta, a, c1, c2, sdy, sdyx, gamma, rstd, j0, w, p);
         for (i64 i = 0; i < n; ++i)
           for (i64 k = 0; k < w; ++k) {
             const i64 e = i * C + j0 + k;
@@ -601,13 +593,7 @@ void batch_norm_bwd_impl(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, co
     }
   });
   std::vector<T> a(C), c1(C), c2(C);
-  for (i64 j = 0; j < C; ++j) {
-    if (dgamma) dgamma[j] = T(s[C + j]);
-    if (dbeta) dbeta[j] = T(s[j]);
-    a[j] = gamma ? gamma[j] * rstd[j] : rstd[j];
-    c1[j] = p.training ? T(s[j] / double(count)) : T(0);
-    c2[j] = p.training ? T(s[C + j] / double(count)) : T(0);
-  }
+  bn_columns_grad(dgamma, dbeta, a.data(), c1.data(), c2.data(), s, s + C, gamma, rstd, i64{0}, C, p);
   const T *A = a.data(), *C1 = c1.data(), *C2 = c2.data();
   bn_rows_out(dx, n, C, [&](T* __restrict dxi, i64 i, i64 j0, i64 j1) {
     const T *__restrict dyi = dy + i * C, *__restrict xi = x + i * C;
