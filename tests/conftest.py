@@ -8,9 +8,11 @@ import fastdl
 from fastdl import _cpu, _dispatch
 
 # Property tests: compiled code has no meaningful per-example deadline; CI
-# (HYPOTHESIS_PROFILE=ci) runs fewer examples with a fixed seed.
+# (HYPOTHESIS_PROFILE=ci) runs fewer examples with a fixed seed; "stress" runs
+# many, to look for rare failing draws.
 settings.register_profile("default", max_examples=40, deadline=None)
 settings.register_profile("ci", max_examples=15, deadline=None, derandomize=True)
+settings.register_profile("stress", max_examples=2000, deadline=None)  # by hand, for rare draws
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 

@@ -7,7 +7,7 @@ import pytest
 
 import fastdl as fd
 from fastdl import _cpu
-from helpers import at_threads, check_op, ISAS
+from helpers import _sdpa_magnitudes, at_threads, check_op, grad_tolerance, ISAS, rel_err
 
 OP = "scaled_dot_product_attention"
 
@@ -51,6 +51,41 @@ def test_sdpa_large_scores(backend, dtype, rng):
     q = 30 * rng.standard_normal((2, 40, 16))
     check_op("scaled_dot_product_attention", [q, (2, 130, 16), (2, 130, 8)],
              backend=backend, dtype=dtype, rng=rng, gradcheck=False)
+
+
+def test_sdpa_peaked_rows(backend, dtype, rng):
+    # Nearly one-hot softmax rows: dq and dk cancel (helpers.COND_C), the
+    # case where only the condition-aware bound is a fair float32 test.
+    q = 3 * rng.standard_normal((4, 2, 7))
+    check_op("scaled_dot_product_attention", [q, (4, 3, 7), (4, 3, 2)], {"causal": True, "scale": 1.0},
+             backend=backend, dtype=dtype, rng=rng, gradcheck=False)
+
+
+def test_condition_bound_still_catches_wrong_gradients(rng):
+    # On peaked rows the bound widens, but stays far below a real error: the
+    # softmax's delta term dropped, or key 0's gradient terms lost.
+    from fastdl import reference
+    q, k, v = 3 * rng.standard_normal((4, 2, 7)), rng.standard_normal((4, 3, 7)), rng.standard_normal((4, 3, 2))
+    out, cache = reference.scaled_dot_product_attention_forward(q, k, v, causal=True, scale=1.0)
+    dout = rng.standard_normal(out.shape)
+    dq, dk, _ = reference.scaled_dot_product_attention_backward(dout, cache)
+    _, c32 = reference.scaled_dot_product_attention_forward(*(a.astype(np.float32) for a in (q, k, v)),
+                                                           causal=True, scale=1.0)
+    dq32, dk32, _ = reference.scaled_dot_product_attention_backward(dout.astype(np.float32), c32)
+    mq, mk, _ = _sdpa_magnitudes(dout, out, cache)
+    p = cache[3]
+    dp = dout @ np.swapaxes(v, -1, -2)
+    ds = p * (dp - (p * dp).sum(-1, keepdims=True))
+    wrong = {
+        "delta dropped": ((p * dp) @ k, np.swapaxes(p * dp, -1, -2) @ q),
+        "key 0 lost": (ds[..., 1:] @ k[..., 1:, :], dk * [[[0], [1], [1]]]),
+    }
+    for dtype in (np.float32, np.float64):
+        tol_q, tol_k = grad_tolerance(dtype, dq, dq32, mq), grad_tolerance(dtype, dk, dk32, mk)
+        assert tol_q < 1e-2 and tol_k < 1e-2
+        for name, (bad_q, bad_k) in wrong.items():
+            assert rel_err(bad_q, dq) > 10 * tol_q, name
+            assert rel_err(bad_k, dk) > 10 * tol_k, name
 
 
 MASKS = {  # name: (q batch, Lq, Lk, mask maker(rng))
