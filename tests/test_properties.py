@@ -14,7 +14,7 @@ from hypothesis.extra import numpy as hnp
 
 import fastdl as fd
 from fastdl import reference
-from helpers import rel_err
+from helpers import rel_err, tolerance
 
 dims = st.integers(0, 9)
 
@@ -43,11 +43,15 @@ def test_matmul_random_broadcasting(backend, shapes, dtype, seed):
         out, cache = fd.matmul_forward(a, b)
         grads = fd.matmul_backward(dout := rng.standard_normal(out.shape).astype(dtype), cache)
     ref, ref_cache = reference.matmul_forward(a.astype(np.float64), b.astype(np.float64))
+    ref32, ref_cache32 = reference.matmul_forward(a.astype(np.float32), b.astype(np.float32))
     assert out.shape == ref.shape and out.dtype == dtype
-    tol = 1e-12 if dtype == np.float64 else 1e-5
-    assert rel_err(out, ref) <= tol
-    for g, r in zip(grads, reference.matmul_backward(dout.astype(np.float64), ref_cache)):
-        assert g.shape == r.shape and rel_err(g, r) <= tol
+    # DESIGN's bound (helpers.tolerance): an output of one or two dot products
+    # cancels at random, so a fixed 1e-5 fails rare draws (a (1,) dx of k = 3).
+    assert rel_err(out, ref) <= tolerance(dtype, ref, ref32)
+    refs = reference.matmul_backward(dout.astype(np.float64), ref_cache)
+    refs32 = reference.matmul_backward(dout.astype(np.float32), ref_cache32)
+    for g, r, r32 in zip(grads, refs, refs32):
+        assert g.shape == r.shape and rel_err(g, r) <= tolerance(dtype, r, r32)
 
 
 @given(st.integers(1, 40), st.integers(1, 40), st.integers(1, 40), st.integers(0, 2**31),
