@@ -595,3 +595,60 @@ def test_conv_transpose2d_winograd(x_shape, w_shape, params, dtype, rng):
     check_op("conv_transpose2d", _inputs(x_shape, w_shape, True, w_shape[1] * params.get("groups", 1)), params,
              backend="cpu", dtype=dtype, rng=rng, gradcheck=False)
     assert _winograd_calls() > before
+
+
+# Winograd F(2x2, 2x2) for conv_transpose2d 4x4 stride 2's forward (conv2d's data gradient,
+# winograd_s2_bwd_data): >= 32 input channels per group. Edge shapes: odd sizes, h or w of
+# 1-3, padding 0-4 (3 and 4: crops), asymmetric padding, output_padding, groups, batch 1,
+# channels not multiples of the micro-tile, bands of tile rows crossing images.
+WINOGRAD_S2 = [
+    ((2, 32, 5, 7), (32, 8, 4, 4), dict(stride=2, padding=1)),
+    ((1, 32, 3, 1), (32, 8, 4, 4), dict(stride=2, padding=1, output_padding=1)),
+    ((2, 33, 2, 3), (33, 9, 4, 4), dict(stride=2)),
+    ((1, 40, 4, 5), (40, 16, 4, 4), dict(stride=2, padding=2, output_padding=(1, 0))),
+    ((1, 32, 7, 6), (32, 8, 4, 4), dict(stride=2, padding=(3, 1))),
+    ((1, 32, 6, 6), (32, 8, 4, 4), dict(stride=2, padding=4, output_padding=1)),
+    ((2, 64, 6, 5), (64, 8, 4, 4), dict(stride=2, padding=1, groups=2)),
+    ((3, 32, 9, 8), (32, 8, 4, 4), dict(stride=2, padding=1)),  # bands cross images
+]
+
+
+@pytest.mark.parametrize("x_shape,w_shape,params", WINOGRAD_S2, ids=str)
+def test_conv_transpose2d_winograd_s2(x_shape, w_shape, params, dtype, rng):
+    before = _winograd_calls()
+    check_op("conv_transpose2d", _inputs(x_shape, w_shape, True, w_shape[1] * params.get("groups", 1)), params,
+             backend="cpu", dtype=dtype, rng=rng, gradcheck=False)
+    assert _winograd_calls() > before  # the forward took the path
+
+
+def test_conv_transpose2d_winograd_s2_noncontiguous(dtype, rng):
+    before = _winograd_calls()
+    check_op("conv_transpose2d", [(2, 32, 5, 6), (32, 8, 4, 4), (8,)], dict(stride=2, padding=1), backend="cpu",
+             dtype=dtype, rng=rng, layouts=LAYOUTS["x channels-last"], gradcheck=False)
+    assert _winograd_calls() > before
+
+
+@pytest.mark.parametrize("x_shape,w_shape,params", WINOGRAD_S2[-2:] + [
+    ((64, 64, 16, 16), (64, 32, 4, 4), dict(stride=2, padding=1)),  # the benchmark shape (streamed output)
+], ids=str)
+def test_conv_transpose2d_winograd_s2_threads_bit_identical(x_shape, w_shape, params, dtype, rng):
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(w_shape[1] * params.get("groups", 1)).astype(dtype)
+    results = []
+    for threads in (1, 2, 3):
+        with at_threads(threads):
+            results.append(fd.conv_transpose2d(x, w, b, **params))
+    for other in results[1:]:
+        np.testing.assert_array_equal(results[0], other)
+    if x_shape[0] == 64:  # the 8 MiB float32 output streams; one image at a time does not: same values
+        one = np.concatenate([fd.conv_transpose2d(x[i:i + 1], w, b, **params) for i in range(0, 64, 9)])
+        np.testing.assert_array_equal(results[0][::9], one)
+
+
+def test_conv_transpose2d_winograd_s2_taken_for_benchmark_shape(rng):
+    x = rng.standard_normal((64, 64, 16, 16)).astype(np.float32)
+    w = rng.standard_normal((64, 32, 4, 4)).astype(np.float32)
+    before = _winograd_calls()
+    fd.conv_transpose2d(x, w, None, stride=2, padding=1)
+    assert _winograd_calls() == before + 1

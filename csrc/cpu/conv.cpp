@@ -1871,6 +1871,7 @@ void conv2d_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const Conv
   if (choose_path(p) == Path::depthwise) return depthwise_bwd_data(dx, dout, w, bias, p);
   if (use_direct_data<T>(p)) return direct_conv_bwd_data(dx, dout, w, bias, p);
   if (use_winograd(p)) return winograd_bwd_data(dx, dout, w, bias, p);
+  if (use_winograd_s2_data(p)) return winograd_s2_bwd_data(dx, dout, w, bias, p);
   if (use_shifted_data(p)) return dgrad_shifted(dx, dout, w, bias, p);
   bwd_data_col2im(dx, dout, w, bias, p);
 }
