@@ -54,24 +54,10 @@ constexpr i64 kWinogradS2MinChannels = 32;  // F(2x2, 2x2): dout's channels per 
 std::atomic<i64> g_calls{0};
 
 // u (groups, (R + 1)^2, ci, co) = G g G^T for every R x R filter g = get(group, o, i) (row-major):
-// G of F(2x2, 3x3) (R = 3, conv_winograd.cpp's header) or of F(2x2, 2x2) (R = 2: [1 0; 1 1; 0 1]).
-// Zero entries of G are skipped, so each value is the sum of its nonzero terms in order.
+// G of F(2x2, 3x3) (R = 3, the header comment) or of F(2x2, 2x2) (R = 2: [1 0; 1 1; 0 1]).
 template <int R, typename T, typename Get>
 void filter_transform(T* u, const Wino& q, const Get& get) {
   constexpr int A = R + 1, A2 = A * A;
-  constexpr double G3[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-  constexpr double G2[3][2] = {{1, 0}, {1, 1}, {0, 1}};
-  const auto gm = [&](int a, int r) { if constexpr (R == 3) return G3[a][r]; else return G2[a][r]; };
-  const auto dot = [&](int a, const double* k, i64 step) {  // sum_r G[a][r] k[r step], zeros skipped
-    double s = 0;
-    bool first = true;
-    for (int r = 0; r < R; ++r) {
-      if (gm(a, r) == 0) continue;
-      s = first ? gm(a, r) * k[r * step] : s + gm(a, r) * k[r * step];
-      first = false;
-    }
-    return s;
-  };
   constexpr i64 kOb = 64;  // output channels per block: t holds (A2, kOb), then A2 row copies
   parallel_for(q.groups * q.ci, 8, [&](i64 r0, i64 r1) {
     alignas(64) T tb[A2][kOb];  // (u's planes A2 x ci x co apart would share one L1 set: write rows)
@@ -83,10 +69,30 @@ void filter_transform(T* u, const Wino& q, const Get& get) {
         for (i64 o = 0; o < ob; ++o) {
           double k[R * R], t[A][R];
           get(g, o0 + o, i, k);
-          for (int a = 0; a < A; ++a)  // t (A, R) = G k
-            for (int b = 0; b < R; ++b) t[a][b] = dot(a, k + b, R);
-          for (int a = 0; a < A; ++a)  // u (A, A) = t G^T
-            for (int b = 0; b < A; ++b) tb[a * A + b][o] = static_cast<T>(dot(b, t[a], 1));
+          if constexpr (R == 3) {
+            for (int b = 0; b < 3; ++b) {  // t (4, 3) = G k
+              t[0][b] = k[b];
+              t[1][b] = 0.5 * (k[b] + k[3 + b] + k[6 + b]);
+              t[2][b] = 0.5 * (k[b] - k[3 + b] + k[6 + b]);
+              t[3][b] = k[6 + b];
+            }
+            for (int a = 0; a < 4; ++a) {  // u (4, 4) = t G^T
+              const double v[4] = {t[a][0], 0.5 * (t[a][0] + t[a][1] + t[a][2]), 0.5 * (t[a][0] - t[a][1] + t[a][2]),
+                                   t[a][2]};
+              for (int b = 0; b < 4; ++b) tb[a * 4 + b][o] = static_cast<T>(v[b]);
+            }
+          } else {
+            for (int b = 0; b < 2; ++b) {  // t (3, 2) = G k
+              t[0][b] = k[b];
+              t[1][b] = k[b] + k[2 + b];
+              t[2][b] = k[2 + b];
+            }
+            for (int a = 0; a < 3; ++a) {  // u (3, 3) = t G^T
+              tb[a * 3 + 0][o] = static_cast<T>(t[a][0]);
+              tb[a * 3 + 1][o] = static_cast<T>(t[a][0] + t[a][1]);
+              tb[a * 3 + 2][o] = static_cast<T>(t[a][1]);
+            }
+          }
         }
         for (int xi = 0; xi < A2; ++xi) std::copy(tb[xi], tb[xi] + ob, ug + xi * q.ci * q.co + o0);
       }
