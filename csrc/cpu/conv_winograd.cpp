@@ -123,7 +123,8 @@ void winograd_run(T* out, const T* x, const T* u, const T* bias, const Wino& q) 
                                                           : generic::winograd_kernels<T>();
   const auto input = R == 3 ? kern.input : kern.input2;
   const auto output = R == 3 ? kern.output : kern.output2;
-  const i64 bco = R == 3 ? q.co : q.co / 4;  // output channels per group in out
+  const i64 bco = R == 3 ? q.co : q.co / (q.ps * q.ps);  // output channels per group in out
+  const i64 xcg = q.ci / (q.is * q.is);                   // x's channels per group
   const i64 each = v_size + m_size + pad_size + row_size;
   const i64 items = checked_mul(checked_mul(R == 3 ? q.n : 1, q.groups), bands);
   const int threads = num_threads();
@@ -148,7 +149,7 @@ void winograd_run(T* out, const T* x, const T* u, const T* bias, const Wino& q) 
           z += rows;
         }
       };
-      segments([&](i64 ng, i64 r0, i64 rows, i64 t0) { input(v + t0, nt, pad, x + ng * q.ci * in_plane, q, r0, rows); });
+      segments([&](i64 ng, i64 r0, i64 rows, i64 t0) { input(v + t0, nt, pad, x + ng * xcg * in_plane, q, r0, rows); });
       for (int xi = 0; xi < A2; ++xi)  // m[xi] (co, nt) = u[xi]^T (co, ci) @ v[xi] (ci, nt), both read in place
         gemm_panels<T>(q.co, nt, q.ci, T(1), {u + (g * A2 + xi) * q.co * q.ci, 1, q.co},
                        {v + xi * wino_plane(q.ci * nt), nt, nr},
@@ -161,7 +162,9 @@ void winograd_run(T* out, const T* x, const T* u, const T* bias, const Wino& q) 
 }
 
 Wino make_wino(i64 n, i64 groups, i64 ci, i64 co, i64 ih, i64 iw, i64 oh, i64 ow, i64 pt, i64 pl) {
-  return Wino{n, groups, ci, co, ih, iw, oh, ow, pt, pl, ceil_div(oh, 2), ceil_div(ow, 2), oh, ow, 0, 0};
+  Wino q{n, groups, ci, co, ih, iw, oh, ow, pt, pl, ceil_div(oh, 2), ceil_div(ow, 2), oh, ow, 0, 0};
+  q.ps = 1;
+  return q;
 }
 
 }  // namespace
@@ -169,6 +172,11 @@ Wino make_wino(i64 n, i64 groups, i64 ci, i64 co, i64 ih, i64 iw, i64 oh, i64 ow
 bool use_winograd(const Conv2dParams& p) {
   return p.kh == 3 && p.kw == 3 && p.sh == 1 && p.sw == 1 && p.dh == 1 && p.dw == 1 &&
          p.cg() >= kWinogradMinChannels && p.fg() >= kWinogradMinChannels;
+}
+
+bool use_winograd_s2_fwd(const Conv2dParams& p) {
+  return p.kh == 4 && p.kw == 4 && p.sh == 2 && p.sw == 2 && p.dh == 1 && p.dw == 1 &&
+         4 * p.cg() >= kWinogradS2MinChannels && p.fg() >= kWinogradS2MinChannels;
 }
 
 bool use_winograd_s2_data(const Conv2dParams& p) {
@@ -212,7 +220,7 @@ void winograd_s2_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const
   const i64 u0 = p.ph / 2, v0 = p.pw / 2;
   Wino q = make_wino(p.n, p.groups, p.fg(), 4 * p.cg(), p.oh, p.ow, (p.h - 1 + p.ph) / 2 + 1 - u0,
                      (p.w - 1 + p.pw) / 2 + 1 - v0, 1 - u0, 1 - v0);
-  q.yh = p.h, q.yw = p.w, q.yr = 2 * u0 - p.ph, q.yc = 2 * v0 - p.pw;
+  q.yh = p.h, q.yw = p.w, q.yr = 2 * u0 - p.ph, q.yc = 2 * v0 - p.pw, q.ps = 2;
   q.stream = stream_output<T>(checked_mul(p.n * p.c, p.ipix()));
   const i64 cg = p.cg();
   T* u = scratch<T>(checked_mul(checked_mul(p.groups * 9, q.co), q.ci), 2);
@@ -225,10 +233,29 @@ void winograd_s2_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const
   winograd_run<2>(dx, dout, u, bias, q);
 }
 
+// out row i, tap row a + 2 t reads x row 2 (i + t) + a - ph: phase plane (a, b, c) row i + t
+template <typename T>
+void winograd_s2_fwd(T* out, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
+  ++g_calls;
+  const i64 cg = p.cg();
+  Wino q = make_wino(p.n, p.groups, 4 * cg, p.fg(), p.h, p.w, p.oh, p.ow, 0, 0);
+  q.is = 2, q.xpt = p.ph, q.xpl = p.pw;
+  q.stream = stream_output<T>(checked_mul(p.n * p.f, p.opix()));
+  T* u = scratch<T>(checked_mul(checked_mul(p.groups * 9, q.co), q.ci), 2);
+  filter_transform<2>(u, q, [&](i64 g, i64 o, i64 i, double* k) {
+    const i64 a = i / (2 * cg), b = i / cg % 2, c = i % cg;
+    const T* s = w + ((g * q.co + o) * cg + c) * 16;
+    for (int t = 0; t < 2; ++t)
+      for (int e = 0; e < 2; ++e) k[t * 2 + e] = static_cast<double>(s[(a + 2 * t) * 4 + b + 2 * e]);
+  });
+  winograd_run<2>(out, x, u, bias, q);
+}
+
 #define FASTDL_INSTANTIATE(T)                                                              \
   template void winograd_fwd<T>(T*, const T*, const T*, const T*, const Conv2dParams&); \
   template void winograd_bwd_data<T>(T*, const T*, const T*, const T*, const Conv2dParams&); \
-  template void winograd_s2_bwd_data<T>(T*, const T*, const T*, const T*, const Conv2dParams&);
+  template void winograd_s2_bwd_data<T>(T*, const T*, const T*, const T*, const Conv2dParams&); \
+  template void winograd_s2_fwd<T>(T*, const T*, const T*, const T*, const Conv2dParams&);
 FASTDL_INSTANTIATE(float)
 FASTDL_INSTANTIATE(double)
 #undef FASTDL_INSTANTIATE

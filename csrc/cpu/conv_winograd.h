@@ -26,6 +26,14 @@ void winograd_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const Co
 // input channels (f per group) and >= kWinogradS2MinChannels / 4 output channels per group.
 bool use_winograd_s2_data(const Conv2dParams& p);
 
+// 4x4, stride 2, dilation 1, >= 8 input and >= 32 output channels per group.
+bool use_winograd_s2_fwd(const Conv2dParams& p);
+
+// out (n, f, oh, ow) = conv2d(x, w) + bias, 4x4 stride 2, by F(2x2, 2x2): a 2x2 stride-1 conv of
+// x's 4 c phase planes (plane (a, b, c') row i is x row 2 i + a - ph), no padding
+template <typename T>
+void winograd_s2_fwd(T* out, const T* x, const T* w, const T* bias, const Conv2dParams& p);
+
 // dx (n, c, h, w) = conv2d's data gradient (+ bias (c,)) of a 4x4 stride-2 conv by F(2x2, 2x2):
 // each of dx's 2x2 phases is a 2x2 stride-1 conv of dout, all four one conv with 4 c outputs
 // on a grid of dout's pixels (padding 1 - ph / 2), written to dx interleaved
@@ -45,6 +53,9 @@ struct Wino {
   i64 tr, tc;             // tile rows, tile columns: ceil(oh / 2), ceil(ow / 2)
   i64 yh, yw, yr, yc;     // r = 2: the phases' output plane and grid (0, 0)'s place in it
   bool stream = false;    // r = 2: write the output's full lines with streaming stores (stream.h)
+  i64 ps = 2;             // r = 2: output phases per axis (1: a plain conv, out = the grid)
+  i64 is = 1, xpt = 0, xpl = 0;  // r = 2, is = 2: the ci = 4 c' inputs are (a, b, c') phase planes
+                                 // x[c', 2 i + a - xpt, 2 j + b - xpl] of x (c', ih, iw)
 };
 
 // Elements between the 16 planes of v or m holding `size` values each: one

@@ -18,7 +18,25 @@ __attribute__((optimize("no-tree-loop-distribute-patterns"))) void wino_input(T*
   const i64 xs = wino_plane(q.ci * ld);  // stride between the planes of v
   for (i64 c = 0; c < q.ci; ++c) {
     const T* xc = xg + c * q.ih * q.iw;
-    for (i64 r = 0; r < prow; ++r) {
+    if (R == 2 && q.is == 2) {  // channel c = (a, b, c'): the phase plane x[c', 2 r + a - xpt, 2 k + b - xpl]
+      const i64 cc = q.ci / 4, a = c / cc / 2, b = c / cc % 2;
+      xc = xg + c % cc * q.ih * q.iw;
+      const i64 k_lo = std::clamp<i64>((q.xpl - b + 1) / 2, 0, pcol);
+      const i64 k_hi = std::clamp<i64>((q.iw + q.xpl - b + 1) / 2, k_lo, pcol);
+      for (i64 r = 0; r < prow; ++r) {
+        T* d = pad + r * pcol;
+        const i64 src = 2 * (2 * r0 - q.pt + r) + a - q.xpt;
+        if (src < 0 || src >= q.ih) {
+          for (i64 k = 0; k < pcol; ++k) d[k] = T(0);
+          continue;
+        }
+        const T* __restrict xr = xc + src * q.iw + b - q.xpl;  // column k of d is xr[2 k]
+        for (i64 k = 0; k < k_lo; ++k) d[k] = T(0);
+#pragma omp simd
+        for (i64 k = k_lo; k < k_hi; ++k) d[k] = xr[2 * k];
+        for (i64 k = k_hi; k < pcol; ++k) d[k] = T(0);
+      }
+    } else for (i64 r = 0; r < prow; ++r) {
       T* d = pad + r * pcol;
       const i64 src = 2 * r0 - q.pt + r;
       if (src < 0 || src >= q.ih) {
@@ -155,12 +173,24 @@ __attribute__((optimize("no-tree-loop-distribute-patterns"))) void wino_output2(
   constexpr i64 kLine = kLineBytes / i64(sizeof(T));
   // loops run to nt rounded up to 16 (whole vectors): past nt they read the next channel's
   // tiles or a plane's padding (wino_plane) and write junk that is never copied out
-  const i64 nt = round_up(rows * q.tc, 16), xs = wino_plane(q.co * ld), w4 = 4 * q.tc, cr = q.co / 4;
+  const i64 nt = round_up(rows * q.tc, 16), xs = wino_plane(q.co * ld), w4 = 2 * q.ps * q.tc;
+  const i64 cr = q.co / (q.ps * q.ps), yrows = 2 * q.ps;
   const i64 k_lo = std::clamp<i64>(-q.yc, 0, w4), k_hi = std::clamp<i64>(q.yw - q.yc, k_lo, w4);
   T* __restrict y = row;  // (4, rows, 4 tc)
   for (i64 c = 0; c < cr; ++c) {
     const T bv = bias ? bias[c] : T(0);
-    for (int a = 0; a < 2; ++a) {
+    if (q.ps == 1) {  // one phase: y (2, rows, 2 tc), columns 2 j + s
+      for (int r = 0; r < 2; ++r) {
+        T* __restrict yr = y + r * 2 * nt;
+        const T* __restrict u0 = m + c * ld + 3 * r * xs;
+#pragma omp simd
+        for (i64 t = 0; t < nt; ++t) {
+          const T h0 = u0[t] + u0[3 * xs + t], h1 = u0[xs + t] + u0[4 * xs + t], h2 = u0[2 * xs + t] + u0[5 * xs + t];
+          yr[2 * t + 0] = h0 + h1 + bv;
+          yr[2 * t + 1] = h1 + h2 + bv;
+        }
+      }
+    } else for (int a = 0; a < 2; ++a) {
       const T* __restrict p0 = m + (a * 2 * cr + c) * ld;  // phase (a, 0); (a, 1) is cr ld further
       const T* __restrict p1 = p0 + cr * ld;
       for (int r = 0; r < 2; ++r) {  // y row 2 r + a, columns 4 j + 2 s + b: m's rows r, r + 1
@@ -180,11 +210,11 @@ __attribute__((optimize("no-tree-loop-distribute-patterns"))) void wino_output2(
     }
     T* oc = og + c * q.yh * q.yw;
     for (i64 rr = 0; rr < rows; ++rr) {
-      const i64 y0 = 4 * (r0 + rr) + q.yr;
-      for (i64 k = 0; k < 4; ++k) {
+      const i64 y0 = yrows * (r0 + rr) + q.yr;
+      for (i64 k = 0; k < yrows; ++k) {
         if (y0 + k < 0 || y0 + k >= q.yh) continue;
         T* __restrict d = oc + (y0 + k) * q.yw + q.yc;
-        const T* __restrict s = y + k * 4 * nt + rr * w4;
+        const T* __restrict s = y + k * w4 / q.tc * nt + rr * w4;
         i64 e = k_lo;
         if (q.stream) {  // up to d's first line boundary, the full lines streamed, then the rest
           const i64 head = k_lo + stream_head(d + k_lo, k_hi - k_lo), lines = (k_hi - head) / kLine * kLine;
