@@ -1,4 +1,6 @@
-// Winograd F(2x2, 3x3) conv (see conv_winograd.h).
+// Winograd F(2x2, 3x3) and F(2x2, 2x2) convs (see conv_winograd.h). F(2x2, 3x3) below;
+// F(2x2, 2x2) is the same with B^T = [1 -1 0; 0 1 0; 0 -1 1], G = [1 0; 1 1; 0 1],
+// A^T = [1 1 0; 0 1 1], 9 GEMMs of 3x3 tiles (winograd_s2_* at the end).
 //
 // For one group, input channels ci, output channels co:
 //   U[xi] (co, ci) = (G g G^T)[xi]       per filter, once per call (in double, rounded to T),

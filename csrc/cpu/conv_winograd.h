@@ -3,6 +3,10 @@
 // per 2x2 output tile instead of 36. conv2d_fwd and conv2d_bwd_data
 // (conv.cpp) take it when use_winograd(p) holds; the weight gradient stays
 // on the shifted path. Arrays as in conv.h (NCHW, C-contiguous).
+// F(2x2, 2x2) (9 multiplies per 2x2 tile instead of 16) serves the 4x4
+// stride-2 convs, split into 2x2 stride-1 phases: conv2d_bwd_data
+// (conv_transpose2d 4x4 s2's forward, use_winograd_s2_data) and conv2d_fwd
+// (its dx, use_winograd_s2_fwd).
 #pragma once
 
 #include "../core/common.h"

@@ -1,4 +1,4 @@
-// Winograd F(2x2, 3x3) tile transforms compiled for AVX2 (body: conv_winograd_simd.h).
+// Winograd F(2x2, 3x3) and F(2x2, 2x2) tile transforms compiled for AVX2 (body: conv_winograd_simd.h).
 #include <algorithm>
 
 #include "conv_winograd.h"

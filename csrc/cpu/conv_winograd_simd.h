@@ -1,4 +1,4 @@
-// Winograd F(2x2, 3x3) tile transforms (conv_winograd.cpp's header comment
+// Winograd F(2x2, 3x3) and F(2x2, 2x2) tile transforms (conv_winograd.cpp's header comment
 // has the matrices), written for the compiler to vectorise along a row of
 // tiles: each pass reads and writes whole rows. Included inside an ISA
 // namespace (conv_winograd.cpp, conv_winograd_avx2.cpp,
