@@ -553,20 +553,26 @@ def test_conv2d_winograd_noncontiguous(dtype, rng):
     assert _winograd_calls() > before
 
 
-@pytest.mark.parametrize("x_shape,w_shape,params", WINOGRAD[:1] + WINOGRAD[6:], ids=str)
-def test_conv2d_winograd_threads_bit_identical(x_shape, w_shape, params, dtype, rng):
+def _fwd_bwd_threads_bit_identical(op, x_shape, w_shape, params, dtype, rng):
+    # op's forward output and gradients (with a bias) at 1, 2 and 3 threads are identical
     x = rng.standard_normal(x_shape).astype(dtype)
     w = rng.standard_normal(w_shape).astype(dtype)
-    b = rng.standard_normal(w_shape[0]).astype(dtype)
+    f = w_shape[0] if op == "conv2d" else w_shape[1] * params.get("groups", 1)
+    b = rng.standard_normal(f).astype(dtype)
     results = []
     for threads in (1, 2, 3):
         with at_threads(threads):
-            out, cache = fd.conv2d_forward(x, w, b, **params)
+            out, cache = getattr(fd, op + "_forward")(x, w, b, **params)
             dout = np.random.default_rng(7).standard_normal(out.shape).astype(dtype)
-            results.append((out, *fd.conv2d_backward(dout, cache)))
+            results.append((out, *getattr(fd, op + "_backward")(dout, cache)))
     for other in results[1:]:
         for a, e in zip(results[0], other):
             np.testing.assert_array_equal(a, e)
+
+
+@pytest.mark.parametrize("x_shape,w_shape,params", WINOGRAD[:1] + WINOGRAD[6:], ids=str)
+def test_conv2d_winograd_threads_bit_identical(x_shape, w_shape, params, dtype, rng):
+    _fwd_bwd_threads_bit_identical("conv2d", x_shape, w_shape, params, dtype, rng)
 
 
 @pytest.mark.parametrize("x_shape,w_shape", [((32, 128, 16, 16), (128, 128, 3, 3)),
@@ -595,3 +601,104 @@ def test_conv_transpose2d_winograd(x_shape, w_shape, params, dtype, rng):
     check_op("conv_transpose2d", _inputs(x_shape, w_shape, True, w_shape[1] * params.get("groups", 1)), params,
              backend="cpu", dtype=dtype, rng=rng, gradcheck=False)
     assert _winograd_calls() > before
+
+
+# Winograd F(2x2, 2x2) for conv_transpose2d 4x4 stride 2's forward (conv2d's data gradient,
+# winograd_s2_bwd_data): >= 32 input channels per group. Edge shapes: odd sizes, h or w of
+# 1-3, padding 0-4 (3 and 4: crops), asymmetric padding, output_padding, groups, batch 1,
+# channels not multiples of the micro-tile, bands of tile rows crossing images.
+WINOGRAD_S2 = [
+    ((2, 32, 5, 7), (32, 8, 4, 4), dict(stride=2, padding=1)),
+    ((1, 32, 3, 1), (32, 8, 4, 4), dict(stride=2, padding=1, output_padding=1)),
+    ((2, 33, 2, 3), (33, 9, 4, 4), dict(stride=2)),
+    ((1, 40, 4, 5), (40, 16, 4, 4), dict(stride=2, padding=2, output_padding=(1, 0))),
+    ((1, 32, 7, 6), (32, 8, 4, 4), dict(stride=2, padding=(3, 1))),
+    ((1, 32, 6, 6), (32, 8, 4, 4), dict(stride=2, padding=4, output_padding=1)),
+    ((2, 64, 6, 5), (64, 8, 4, 4), dict(stride=2, padding=1, groups=2)),
+    ((3, 32, 9, 8), (32, 8, 4, 4), dict(stride=2, padding=1)),  # bands cross images
+]
+
+
+@pytest.mark.parametrize("x_shape,w_shape,params", WINOGRAD_S2, ids=str)
+def test_conv_transpose2d_winograd_s2(x_shape, w_shape, params, dtype, rng):
+    before = _winograd_calls()
+    check_op("conv_transpose2d", _inputs(x_shape, w_shape, True, w_shape[1] * params.get("groups", 1)), params,
+             backend="cpu", dtype=dtype, rng=rng, gradcheck=False)
+    assert _winograd_calls() > before  # the forward took the path
+
+
+def test_conv_transpose2d_winograd_s2_noncontiguous(dtype, rng):
+    before = _winograd_calls()
+    check_op("conv_transpose2d", [(2, 32, 5, 6), (32, 8, 4, 4), (8,)], dict(stride=2, padding=1), backend="cpu",
+             dtype=dtype, rng=rng, layouts=LAYOUTS["x channels-last"], gradcheck=False)
+    assert _winograd_calls() > before
+
+
+@pytest.mark.parametrize("x_shape,w_shape,params", WINOGRAD_S2[-2:] + [
+    ((64, 64, 16, 16), (64, 32, 4, 4), dict(stride=2, padding=1)),  # the benchmark shape (streamed output)
+], ids=str)
+def test_conv_transpose2d_winograd_s2_threads_bit_identical(x_shape, w_shape, params, dtype, rng):
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(w_shape[1] * params.get("groups", 1)).astype(dtype)
+    results = []
+    for threads in (1, 2, 3):
+        with at_threads(threads):
+            results.append(fd.conv_transpose2d(x, w, b, **params))
+    for other in results[1:]:
+        np.testing.assert_array_equal(results[0], other)
+    if x_shape[0] == 64:  # the 8 MiB float32 output streams; one image at a time does not: same values
+        one = np.concatenate([fd.conv_transpose2d(x[i:i + 1], w, b, **params) for i in range(0, 64, 9)])
+        np.testing.assert_array_equal(results[0][::9], one)
+
+
+def test_conv_transpose2d_winograd_s2_taken_for_benchmark_shape(rng):
+    x = rng.standard_normal((64, 64, 16, 16)).astype(np.float32)
+    w = rng.standard_normal((64, 32, 4, 4)).astype(np.float32)
+    before = _winograd_calls()
+    fd.conv_transpose2d(x, w, None, stride=2, padding=1)
+    assert _winograd_calls() == before + 1
+
+
+# The same F(2x2, 2x2) for conv2d 4x4 stride 2's forward (winograd_s2_fwd): a 2x2 conv of
+# x's 4 c phase planes, >= 8 input and >= 32 output channels per group; it is also
+# conv_transpose2d 4x4 s2's dx (the WINOGRAD_S2 cases above check that backward too).
+WINOGRAD_S2_FWD = [
+    ((2, 8, 9, 7), (32, 8, 4, 4), dict(stride=2, padding=1)),
+    ((1, 8, 3, 2), (32, 8, 4, 4), dict(stride=2, padding=2)),
+    ((2, 9, 10, 11), (33, 9, 4, 4), dict(stride=2)),
+    ((1, 16, 7, 6), (64, 8, 4, 4), dict(stride=2, padding=(1, 2), groups=2)),
+    ((1, 8, 4, 1), (32, 8, 4, 4), dict(stride=2, padding=(0, 2))),
+    ((3, 8, 18, 16), (32, 8, 4, 4), dict(stride=2, padding=1)),  # bands cross images
+]
+
+
+@pytest.mark.parametrize("x_shape,w_shape,params", WINOGRAD_S2_FWD, ids=str)
+def test_conv2d_winograd_s2_fwd(x_shape, w_shape, params, dtype, rng):
+    before = _winograd_calls()
+    check_op("conv2d", _inputs(x_shape, w_shape, True, w_shape[0]), params, backend="cpu", dtype=dtype,
+             rng=rng, gradcheck=False)
+    assert _winograd_calls() > before
+
+
+def test_conv2d_winograd_s2_fwd_noncontiguous(dtype, rng):
+    before = _winograd_calls()
+    check_op("conv2d", [(2, 8, 9, 8), (32, 8, 4, 4), (32,)], dict(stride=2, padding=1), backend="cpu",
+             dtype=dtype, rng=rng, layouts=LAYOUTS["x channels-last"], gradcheck=False)
+    assert _winograd_calls() > before
+
+
+@pytest.mark.parametrize("x_shape,w_shape,params", [
+    WINOGRAD_S2[-1], ((64, 64, 16, 16), (64, 32, 4, 4), dict(stride=2, padding=1))], ids=str)
+def test_conv_transpose2d_winograd_s2_backward_threads_bit_identical(x_shape, w_shape, params, dtype, rng):
+    _fwd_bwd_threads_bit_identical("conv_transpose2d", x_shape, w_shape, params, dtype, rng)
+
+
+def test_conv_transpose2d_winograd_s2_backward_taken_for_benchmark_shape(rng):
+    x = rng.standard_normal((64, 64, 16, 16)).astype(np.float32)
+    w = rng.standard_normal((64, 32, 4, 4)).astype(np.float32)
+    out, cache = fd.conv_transpose2d_forward(x, w, None, stride=2, padding=1)
+    before = _winograd_calls()
+    fd.conv_transpose2d_backward(np.ones_like(out), cache)  # dx = conv2d 4x4 s2 of dout
+    assert _winograd_calls() == before + 1
+

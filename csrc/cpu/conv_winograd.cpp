@@ -1,4 +1,6 @@
-// Winograd F(2x2, 3x3) conv (see conv_winograd.h).
+// Winograd F(2x2, 3x3) and F(2x2, 2x2) convs (see conv_winograd.h). F(2x2, 3x3) below;
+// F(2x2, 2x2) is the same with B^T = [1 -1 0; 0 1 0; 0 -1 1], G = [1 0; 1 1; 0 1],
+// A^T = [1 1 0; 0 1 1], 9 GEMMs of 3x3 tiles (winograd_s2_* at the end).
 //
 // For one group, input channels ci, output channels co:
 //   U[xi] (co, ci) = (G g G^T)[xi]       per filter, once per call (in double, rounded to T),
@@ -17,6 +19,7 @@
 // do not depend on the thread count. Input tiles past the plane (padding,
 // odd sizes) read zeros from a padded copy of the band's rows.
 #include "conv_winograd.h"
+#include "stream.h"
 
 #include <omp.h>
 
@@ -37,7 +40,7 @@ namespace {
 
 template <typename T>
 WinoKernels<T> winograd_kernels() {
-  return {wino_input<T>, wino_output<T>};
+  return {wino_input<T, 3>, wino_output<T>, wino_input<T, 2>, wino_output2<T>};
 }
 template WinoKernels<float> winograd_kernels<float>();
 template WinoKernels<double> winograd_kernels<double>();
@@ -47,86 +50,123 @@ namespace {
 
 constexpr i64 kWinogradMinChannels = 32;  // per group, input and output (measured: docs/decisions.md)
 constexpr i64 kWinogradBandTiles = 64;    // tiles (GEMM columns) per work item (measured)
+constexpr i64 kWinogradS2BandTiles = 64;  // tiles per work item, at most (measured)
+constexpr i64 kWinogradS2MinChannels = 32;  // F(2x2, 2x2): dout's channels per group (dx's: a quarter)
 
 std::atomic<i64> g_calls{0};
 
-// u (groups, 16, ci, co) = G g G^T for every filter g = get(group, o, i) (3x3, row-major)
-template <typename T, typename Get>
+// u (groups, (R + 1)^2, ci, co) = G g G^T for every R x R filter g = get(group, o, i) (row-major):
+// G of F(2x2, 3x3) (R = 3, the header comment) or of F(2x2, 2x2) (R = 2: [1 0; 1 1; 0 1]).
+template <int R, typename T, typename Get>
 void filter_transform(T* u, const Wino& q, const Get& get) {
-  constexpr i64 kOb = 64;  // output channels per block: t holds (16, kOb), then 16 row copies
+  constexpr int A = R + 1, A2 = A * A;
+  constexpr i64 kOb = 64;  // output channels per block: t holds (A2, kOb), then A2 row copies
   parallel_for(q.groups * q.ci, 8, [&](i64 r0, i64 r1) {
-    alignas(64) T t16[16][kOb];  // (u's planes 16 x ci x co apart would share one L1 set: write rows)
+    alignas(64) T tb[A2][kOb];  // (u's planes A2 x ci x co apart would share one L1 set: write rows)
     for (i64 r = r0; r < r1; ++r) {
       const i64 g = r / q.ci, i = r % q.ci;
-      T* ug = u + g * 16 * q.ci * q.co + i * q.co;
+      T* ug = u + g * A2 * q.ci * q.co + i * q.co;
       for (i64 o0 = 0; o0 < q.co; o0 += kOb) {
         const i64 ob = std::min(kOb, q.co - o0);
         for (i64 o = 0; o < ob; ++o) {
-          double k[9], t[4][3];
+          double k[R * R], t[A][R];
           get(g, o0 + o, i, k);
-          for (int b = 0; b < 3; ++b) {  // t (4, 3) = G k
-            t[0][b] = k[b];
-            t[1][b] = 0.5 * (k[b] + k[3 + b] + k[6 + b]);
-            t[2][b] = 0.5 * (k[b] - k[3 + b] + k[6 + b]);
-            t[3][b] = k[6 + b];
-          }
-          for (int a = 0; a < 4; ++a) {  // u (4, 4) = t G^T
-            const double v[4] = {t[a][0], 0.5 * (t[a][0] + t[a][1] + t[a][2]), 0.5 * (t[a][0] - t[a][1] + t[a][2]),
-                                 t[a][2]};
-            for (int b = 0; b < 4; ++b) t16[a * 4 + b][o] = static_cast<T>(v[b]);
+          if constexpr (R == 3) {
+            for (int b = 0; b < 3; ++b) {  // t (4, 3) = G k
+              t[0][b] = k[b];
+              t[1][b] = 0.5 * (k[b] + k[3 + b] + k[6 + b]);
+              t[2][b] = 0.5 * (k[b] - k[3 + b] + k[6 + b]);
+              t[3][b] = k[6 + b];
+            }
+            for (int a = 0; a < 4; ++a) {  // u (4, 4) = t G^T
+              const double v[4] = {t[a][0], 0.5 * (t[a][0] + t[a][1] + t[a][2]), 0.5 * (t[a][0] - t[a][1] + t[a][2]),
+                                   t[a][2]};
+              for (int b = 0; b < 4; ++b) tb[a * 4 + b][o] = static_cast<T>(v[b]);
+            }
+          } else {
+            for (int b = 0; b < 2; ++b) {  // t (3, 2) = G k
+              t[0][b] = k[b];
+              t[1][b] = k[b] + k[2 + b];
+              t[2][b] = k[2 + b];
+            }
+            for (int a = 0; a < 3; ++a) {  // u (3, 3) = t G^T
+              tb[a * 3 + 0][o] = static_cast<T>(t[a][0]);
+              tb[a * 3 + 1][o] = static_cast<T>(t[a][0] + t[a][1]);
+              tb[a * 3 + 2][o] = static_cast<T>(t[a][1]);
+            }
           }
         }
-        for (int xi = 0; xi < 16; ++xi) std::copy(t16[xi], t16[xi] + ob, ug + xi * q.ci * q.co + o0);
+        for (int xi = 0; xi < A2; ++xi) std::copy(tb[xi], tb[xi] + ob, ug + xi * q.ci * q.co + o0);
       }
     }
   });
 }
 
-// Rows of tiles per band: about kWinogradBandTiles tiles (GEMM columns), a whole
-// number of micro-kernel panels where the rows allow.
-template <typename T>
-i64 band_tile_rows(const Wino& q) {
-  return std::max<i64>(1, std::min<i64>(q.tr, (kWinogradBandTiles + q.tc / 2) / q.tc));
-}
-
 // out (n, groups * co, oh, ow) = the conv of x (n, groups * ci, ih, iw) with the
-// transformed filters u (groups, 16, ci, co), + bias (groups * co,) or null.
-template <typename T>
+// transformed filters u (groups, (R + 1)^2, ci, co), + bias (groups * co,) or null;
+// R = 2: out (n, groups * co / 4, yh, yw), the phases interleaved (Wino).
+// Work items are bands of rb tile rows: of one image (R = 3, about kWinogradBandTiles
+// tiles), or for R = 2 of the images' tile rows in sequence, a band crossing into the
+// next image, rb the most rows of at most kWinogradS2BandTiles tiles (a 17-wide grid is
+// 9 tiles a row: 7 rows are 63 of 64 micro-kernel columns, where one image is 81 of 96).
+template <int R, typename T>
 void winograd_run(T* out, const T* x, const T* u, const T* bias, const Wino& q) {
-  const i64 rb = band_tile_rows<T>(q), bands = ceil_div(q.tr, rb), nt_max = rb * q.tc;
-  const i64 v_size = 16 * wino_plane(checked_mul(q.ci, nt_max));
-  const i64 m_size = 16 * wino_plane(checked_mul(q.co, nt_max));
-  const i64 pad_size = round_up(checked_mul(2 * rb + 6, 2 * q.tc + 2), 16);
-  const i64 row_size = round_up(12 * q.tc + 8, 16);
+  constexpr int A2 = (R + 1) * (R + 1);
+  const i64 rb = R == 3 ? std::max<i64>(1, std::min<i64>(q.tr, (kWinogradBandTiles + q.tc / 2) / q.tc))
+                        : std::max<i64>(1, kWinogradS2BandTiles / q.tc);
+  const i64 zr = R == 3 ? q.tr : checked_mul(q.n, q.tr);  // tile rows a band is cut from
+  const i64 bands = ceil_div(zr, rb), nt_max = std::min(rb, zr) * q.tc;
+  const i64 v_size = A2 * wino_plane(checked_mul(q.ci, nt_max));
+  const i64 m_size = A2 * wino_plane(checked_mul(q.co, nt_max));
+  const i64 pad_size = round_up(checked_mul(2 * rb + 6, 2 * q.tc + 2) + checked_mul(6 * (rb + 1), q.tc), 16);
+  const i64 row_size = std::max(round_up(12 * q.tc + 8, 16), checked_mul(16, round_up(nt_max, 16)));
   const WinoKernels<T> kern = isa_active() == Isa::avx512 ? avx512::winograd_kernels<T>()
                               : isa_active() == Isa::avx2 ? avx2::winograd_kernels<T>()
                                                           : generic::winograd_kernels<T>();
+  const auto input = R == 3 ? kern.input : kern.input2;
+  const auto output = R == 3 ? kern.output : kern.output2;
+  const i64 bco = R == 3 ? q.co : q.co / (q.ps * q.ps);  // output channels per group in out
+  const i64 xcg = q.ci / (q.is * q.is);                   // x's channels per group
   const i64 each = v_size + m_size + pad_size + row_size;
-  const i64 items = checked_mul(checked_mul(q.n, q.groups), bands);
+  const i64 items = checked_mul(checked_mul(R == 3 ? q.n : 1, q.groups), bands);
   const int threads = num_threads();
   const i64 nr = gemm_kernel<T>(isa_active()).nr;
   T* ws = scratch<T>(checked_mul(each, threads), 0);
-  const i64 in_plane = q.ih * q.iw, out_plane = q.oh * q.ow;
+  const i64 in_plane = q.ih * q.iw, out_plane = R == 3 ? q.oh * q.ow : q.yh * q.yw;
   parallel_for(items, 1, threads, [&](i64 i0, i64 i1) {
     T* v = ws + omp_get_thread_num() * each;
     T* m = v + v_size;
     T* pad = m + m_size;
     T* row = pad + pad_size;
     for (i64 it = i0; it < i1; ++it) {
-      const i64 ng = it / bands, g = ng % q.groups, r0 = (it % bands) * rb;
-      const i64 rows = std::min(rb, q.tr - r0), nt = rows * q.tc;
-      kern.input(v, pad, x + ng * q.ci * in_plane, q, r0, rows);
-      for (int xi = 0; xi < 16; ++xi)  // m[xi] (co, nt) = u[xi]^T (co, ci) @ v[xi] (ci, nt), both read in place
-        gemm_panels<T>(q.co, nt, q.ci, T(1), {u + (g * 16 + xi) * q.co * q.ci, 1, q.co},
+      // the band: tile rows [z0, z1) of image z / zr's rows (R = 3) or of all images' (R = 2)
+      const i64 g = R == 3 ? it / bands % q.groups : it / bands;
+      const i64 z0 = (R == 3 ? it / bands / q.groups * zr : 0) + (it % bands) * rb;
+      const i64 z1 = std::min(z0 + rb, R == 3 ? (z0 / zr + 1) * zr : zr);
+      const i64 nt = (z1 - z0) * q.tc;
+      const auto segments = [&](const auto& f) {  // f(image, first tile row, rows, first tile in the band)
+        for (i64 z = z0; z < z1;) {
+          const i64 img = z / q.tr, r0 = z % q.tr, rows = std::min(z1 - z, q.tr - r0);
+          f((img * q.groups + g), r0, rows, (z - z0) * q.tc);
+          z += rows;
+        }
+      };
+      segments([&](i64 ng, i64 r0, i64 rows, i64 t0) { input(v + t0, nt, pad, x + ng * xcg * in_plane, q, r0, rows); });
+      for (int xi = 0; xi < A2; ++xi)  // m[xi] (co, nt) = u[xi]^T (co, ci) @ v[xi] (ci, nt), both read in place
+        gemm_panels<T>(q.co, nt, q.ci, T(1), {u + (g * A2 + xi) * q.co * q.ci, 1, q.co},
                        {v + xi * wino_plane(q.ci * nt), nt, nr},
                        T(0), {m + xi * wino_plane(q.co * nt), nt, 1});
-      kern.output(out + ng * q.co * out_plane, row, m, bias ? bias + g * q.co : nullptr, q, r0, rows);
+      segments([&](i64 ng, i64 r0, i64 rows, i64 t0) {
+        output(out + ng * bco * out_plane, row, m + t0, nt, bias ? bias + g * bco : nullptr, q, r0, rows);
+      });
     }
   });
 }
 
 Wino make_wino(i64 n, i64 groups, i64 ci, i64 co, i64 ih, i64 iw, i64 oh, i64 ow, i64 pt, i64 pl) {
-  return Wino{n, groups, ci, co, ih, iw, oh, ow, pt, pl, ceil_div(oh, 2), ceil_div(ow, 2)};
+  Wino q{n, groups, ci, co, ih, iw, oh, ow, pt, pl, ceil_div(oh, 2), ceil_div(ow, 2), oh, ow, 0, 0};
+  q.ps = 1;
+  return q;
 }
 
 }  // namespace
@@ -136,6 +176,16 @@ bool use_winograd(const Conv2dParams& p) {
          p.cg() >= kWinogradMinChannels && p.fg() >= kWinogradMinChannels;
 }
 
+bool use_winograd_s2_fwd(const Conv2dParams& p) {
+  return p.kh == 4 && p.kw == 4 && p.sh == 2 && p.sw == 2 && p.dh == 1 && p.dw == 1 &&
+         4 * p.cg() >= kWinogradS2MinChannels && p.fg() >= kWinogradS2MinChannels;
+}
+
+bool use_winograd_s2_data(const Conv2dParams& p) {
+  return p.kh == 4 && p.kw == 4 && p.sh == 2 && p.sw == 2 && p.dh == 1 && p.dw == 1 &&
+         p.fg() >= kWinogradS2MinChannels && 4 * p.cg() >= kWinogradS2MinChannels;
+}
+
 i64 winograd_calls() { return g_calls.load(); }
 
 template <typename T>
@@ -143,11 +193,11 @@ void winograd_fwd(T* out, const T* x, const T* w, const T* bias, const Conv2dPar
   ++g_calls;
   const Wino q = make_wino(p.n, p.groups, p.cg(), p.fg(), p.h, p.w, p.oh, p.ow, p.ph, p.pw);
   T* u = scratch<T>(checked_mul(checked_mul(p.groups * 16, q.co), q.ci), 2);
-  filter_transform(u, q, [&](i64 g, i64 o, i64 i, double* k) {
+  filter_transform<3>(u, q, [&](i64 g, i64 o, i64 i, double* k) {
     const T* s = w + ((g * q.co + o) * q.ci + i) * 9;
     for (int t = 0; t < 9; ++t) k[t] = static_cast<double>(s[t]);
   });
-  winograd_run(out, x, u, bias, q);
+  winograd_run<3>(out, x, u, bias, q);
 }
 
 template <typename T>
@@ -156,16 +206,58 @@ void winograd_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const Co
   // input dout (n, f, oh, ow), output dx (n, c, h, w); filter (c, f) = w (f, c) flipped
   const Wino q = make_wino(p.n, p.groups, p.fg(), p.cg(), p.oh, p.ow, p.h, p.w, 2 - p.ph, 2 - p.pw);
   T* u = scratch<T>(checked_mul(checked_mul(p.groups * 16, q.co), q.ci), 2);
-  filter_transform(u, q, [&](i64 g, i64 o, i64 i, double* k) {
+  filter_transform<3>(u, q, [&](i64 g, i64 o, i64 i, double* k) {
     const T* s = w + ((g * q.ci + i) * q.co + o) * 9;
     for (int t = 0; t < 9; ++t) k[t] = static_cast<double>(s[8 - t]);
   });
-  winograd_run(dx, dout, u, bias, q);
+  winograd_run<3>(dx, dout, u, bias, q);
+}
+
+// dx row y = 2 u + a - ph (phase a) is the sum over dout rows u - 1 + t (t = 0, 1) with
+// w's row a + 2 (1 - t): one 2x2 conv over a grid of u in [ph / 2, (h - 1 + ph) / 2 + 1),
+// padding 1 - ph / 2, and so for columns; filter (a, b, c) x f of the 4 c outputs.
+template <typename T>
+void winograd_s2_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const Conv2dParams& p) {
+  ++g_calls;
+  const i64 u0 = p.ph / 2, v0 = p.pw / 2;
+  Wino q = make_wino(p.n, p.groups, p.fg(), 4 * p.cg(), p.oh, p.ow, (p.h - 1 + p.ph) / 2 + 1 - u0,
+                     (p.w - 1 + p.pw) / 2 + 1 - v0, 1 - u0, 1 - v0);
+  q.yh = p.h, q.yw = p.w, q.yr = 2 * u0 - p.ph, q.yc = 2 * v0 - p.pw, q.ps = 2;
+  q.stream = stream_output<T>(checked_mul(p.n * p.c, p.ipix()));
+  const i64 cg = p.cg();
+  T* u = scratch<T>(checked_mul(checked_mul(p.groups * 9, q.co), q.ci), 2);
+  filter_transform<2>(u, q, [&](i64 g, i64 o, i64 i, double* k) {
+    const i64 a = o / (2 * cg), b = o / cg % 2, c = o % cg;
+    const T* s = w + ((g * q.ci + i) * cg + c) * 16;
+    for (int t = 0; t < 2; ++t)
+      for (int e = 0; e < 2; ++e) k[t * 2 + e] = static_cast<double>(s[(a + 2 * (1 - t)) * 4 + b + 2 * (1 - e)]);
+  });
+  winograd_run<2>(dx, dout, u, bias, q);
+}
+
+// out row i, tap row a + 2 t reads x row 2 (i + t) + a - ph: phase plane (a, b, c) row i + t
+template <typename T>
+void winograd_s2_fwd(T* out, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
+  ++g_calls;
+  const i64 cg = p.cg();
+  Wino q = make_wino(p.n, p.groups, 4 * cg, p.fg(), p.h, p.w, p.oh, p.ow, 0, 0);
+  q.is = 2, q.xpt = p.ph, q.xpl = p.pw;
+  q.stream = stream_output<T>(checked_mul(p.n * p.f, p.opix()));
+  T* u = scratch<T>(checked_mul(checked_mul(p.groups * 9, q.co), q.ci), 2);
+  filter_transform<2>(u, q, [&](i64 g, i64 o, i64 i, double* k) {
+    const i64 a = i / (2 * cg), b = i / cg % 2, c = i % cg;
+    const T* s = w + ((g * q.co + o) * cg + c) * 16;
+    for (int t = 0; t < 2; ++t)
+      for (int e = 0; e < 2; ++e) k[t * 2 + e] = static_cast<double>(s[(a + 2 * t) * 4 + b + 2 * e]);
+  });
+  winograd_run<2>(out, x, u, bias, q);
 }
 
 #define FASTDL_INSTANTIATE(T)                                                              \
   template void winograd_fwd<T>(T*, const T*, const T*, const T*, const Conv2dParams&); \
-  template void winograd_bwd_data<T>(T*, const T*, const T*, const T*, const Conv2dParams&);
+  template void winograd_bwd_data<T>(T*, const T*, const T*, const T*, const Conv2dParams&); \
+  template void winograd_s2_bwd_data<T>(T*, const T*, const T*, const T*, const Conv2dParams&); \
+  template void winograd_s2_fwd<T>(T*, const T*, const T*, const T*, const Conv2dParams&);
 FASTDL_INSTANTIATE(float)
 FASTDL_INSTANTIATE(double)
 #undef FASTDL_INSTANTIATE

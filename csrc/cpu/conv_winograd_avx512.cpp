@@ -1,7 +1,8 @@
-// Winograd F(2x2, 3x3) tile transforms compiled for AVX512 (body: conv_winograd_simd.h).
+// Winograd F(2x2, 3x3) and F(2x2, 2x2) tile transforms compiled for AVX512 (body: conv_winograd_simd.h).
 #include <algorithm>
 
 #include "conv_winograd.h"
+#include "stream.h"
 
 namespace fastdl::cpu::avx512 {
 namespace {
@@ -10,7 +11,7 @@ namespace {
 
 template <typename T>
 WinoKernels<T> winograd_kernels() {
-  return {wino_input<T>, wino_output<T>};
+  return {wino_input<T, 3>, wino_output<T>, wino_input<T, 2>, wino_output2<T>};
 }
 template WinoKernels<float> winograd_kernels<float>();
 template WinoKernels<double> winograd_kernels<double>();

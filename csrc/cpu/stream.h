@@ -61,8 +61,8 @@ inline void stream_fence() {
 #endif
 }
 
-// Non-temporal copy of n values (a multiple of a line) from src to dst, both
-// 64-byte aligned.
+// Non-temporal copy of n values (a multiple of a line) from src to dst, dst
+// 64-byte aligned (src any T-aligned address).
 template <typename T>
 void stream_copy_lines(T* __restrict dst, const T* __restrict src, i64 n) {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
@@ -70,11 +70,11 @@ void stream_copy_lines(T* __restrict dst, const T* __restrict src, i64 n) {
   const float* s = reinterpret_cast<const float*>(src);
   const i64 nf = n * i64(sizeof(T) / sizeof(float));
 #if defined(__AVX512F__)
-  for (i64 i = 0; i < nf; i += 16) _mm512_stream_ps(d + i, _mm512_load_ps(s + i));
+  for (i64 i = 0; i < nf; i += 16) _mm512_stream_ps(d + i, _mm512_loadu_ps(s + i));
 #elif defined(__AVX__)
-  for (i64 i = 0; i < nf; i += 8) _mm256_stream_ps(d + i, _mm256_load_ps(s + i));
+  for (i64 i = 0; i < nf; i += 8) _mm256_stream_ps(d + i, _mm256_loadu_ps(s + i));
 #elif defined(__SSE2__)
-  for (i64 i = 0; i < nf; i += 4) _mm_stream_ps(d + i, _mm_load_ps(s + i));
+  for (i64 i = 0; i < nf; i += 4) _mm_stream_ps(d + i, _mm_loadu_ps(s + i));
 #else
   std::memcpy(d, s, size_t(nf) * sizeof(float));
 #endif
