@@ -1861,7 +1861,7 @@ void conv2d_fwd(T* out, const T* x, const T* w, const T* bias, const Conv2dParam
   if (choose_path(p) == Path::depthwise) return depthwise_fwd(out, x, w, bias, p);
   if (use_direct<T>(p)) return direct_conv_fwd(out, x, w, bias, p);
   if (use_winograd(p)) return winograd_fwd(out, x, w, bias, p);
-  if (use_winograd_s2_fwd(p)) return winograd_s2_fwd(out, x, w, bias, p);
+  if (use_winograd_s2(p)) return winograd_s2_fwd(out, x, w, bias, p);
   if (use_shifted(p)) return fwd_shifted(out, x, w, bias, p);
   fwd_implicit(out, x, w, bias, p);
 }
@@ -1872,7 +1872,7 @@ void conv2d_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const Conv
   if (choose_path(p) == Path::depthwise) return depthwise_bwd_data(dx, dout, w, bias, p);
   if (use_direct_data<T>(p)) return direct_conv_bwd_data(dx, dout, w, bias, p);
   if (use_winograd(p)) return winograd_bwd_data(dx, dout, w, bias, p);
-  if (use_winograd_s2_data(p)) return winograd_s2_bwd_data(dx, dout, w, bias, p);
+  if (use_winograd_s2(p)) return winograd_s2_bwd_data(dx, dout, w, bias, p);
   if (use_shifted_data(p)) return dgrad_shifted(dx, dout, w, bias, p);
   bwd_data_col2im(dx, dout, w, bias, p);
 }
@@ -1936,7 +1936,7 @@ void conv_bias_grad(T* db, const T* dout, i64 n, i64 f, i64 hw) {
 template <typename T>
 void conv_transpose2d_bwd(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w, const Conv2dParams& p) {
   const bool fused = p.n > 0 && choose_path(p) != Path::depthwise && !use_direct<T>(p) && use_shifted(p) &&
-                     !use_winograd(p) && !use_winograd_s2_fwd(p);  // Winograd dx: separate passes
+                     !use_winograd(p) && !use_winograd_s2(p);  // Winograd dx: separate passes
   if (!fused) {
     conv2d_fwd(dx, dout, w, static_cast<const T*>(nullptr), p);
     conv2d_bwd(static_cast<T*>(nullptr), dw, static_cast<T*>(nullptr), x, dout, w, p);

@@ -51,7 +51,7 @@ namespace {
 constexpr i64 kWinogradMinChannels = 32;  // per group, input and output (measured: docs/decisions.md)
 constexpr i64 kWinogradBandTiles = 64;    // tiles (GEMM columns) per work item (measured)
 constexpr i64 kWinogradS2BandTiles = 64;  // tiles per work item, at most (measured)
-constexpr i64 kWinogradS2MinChannels = 32;  // F(2x2, 2x2): dout's channels per group (dx's: a quarter)
+constexpr i64 kWinogradS2MinChannels = 32;  // F(2x2, 2x2): f per group, and 4 c (c >= 8)
 
 std::atomic<i64> g_calls{0};
 
@@ -164,9 +164,7 @@ void winograd_run(T* out, const T* x, const T* u, const T* bias, const Wino& q) 
 }
 
 Wino make_wino(i64 n, i64 groups, i64 ci, i64 co, i64 ih, i64 iw, i64 oh, i64 ow, i64 pt, i64 pl) {
-  Wino q{n, groups, ci, co, ih, iw, oh, ow, pt, pl, ceil_div(oh, 2), ceil_div(ow, 2), oh, ow, 0, 0};
-  q.ps = 1;
-  return q;
+  return Wino{n, groups, ci, co, ih, iw, oh, ow, pt, pl, ceil_div(oh, 2), ceil_div(ow, 2), oh, ow, 0, 0};
 }
 
 }  // namespace
@@ -176,14 +174,9 @@ bool use_winograd(const Conv2dParams& p) {
          p.cg() >= kWinogradMinChannels && p.fg() >= kWinogradMinChannels;
 }
 
-bool use_winograd_s2_fwd(const Conv2dParams& p) {
+bool use_winograd_s2(const Conv2dParams& p) {
   return p.kh == 4 && p.kw == 4 && p.sh == 2 && p.sw == 2 && p.dh == 1 && p.dw == 1 &&
          4 * p.cg() >= kWinogradS2MinChannels && p.fg() >= kWinogradS2MinChannels;
-}
-
-bool use_winograd_s2_data(const Conv2dParams& p) {
-  return p.kh == 4 && p.kw == 4 && p.sh == 2 && p.sw == 2 && p.dh == 1 && p.dw == 1 &&
-         p.fg() >= kWinogradS2MinChannels && 4 * p.cg() >= kWinogradS2MinChannels;
 }
 
 i64 winograd_calls() { return g_calls.load(); }

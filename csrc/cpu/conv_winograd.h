@@ -5,8 +5,8 @@
 // on the shifted path. Arrays as in conv.h (NCHW, C-contiguous).
 // F(2x2, 2x2) (9 multiplies per 2x2 tile instead of 16) serves the 4x4
 // stride-2 convs, split into 2x2 stride-1 phases: conv2d_bwd_data
-// (conv_transpose2d 4x4 s2's forward, use_winograd_s2_data) and conv2d_fwd
-// (its dx, use_winograd_s2_fwd).
+// (conv_transpose2d 4x4 s2's forward) and conv2d_fwd (its dx), when
+// use_winograd_s2(p) holds.
 #pragma once
 
 #include "../core/common.h"
@@ -26,12 +26,9 @@ void winograd_fwd(T* out, const T* x, const T* w, const T* bias, const Conv2dPar
 template <typename T>
 void winograd_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const Conv2dParams& p);
 
-// 4x4, stride 2, dilation 1 (conv_transpose2d 4x4 s2's forward), >= kWinogradS2MinChannels
-// input channels (f per group) and >= kWinogradS2MinChannels / 4 output channels per group.
-bool use_winograd_s2_data(const Conv2dParams& p);
-
-// 4x4, stride 2, dilation 1, >= 8 input and >= 32 output channels per group.
-bool use_winograd_s2_fwd(const Conv2dParams& p);
+// 4x4, stride 2, dilation 1, >= 8 input (c) and >= 32 output (f) channels per group: conv2d's
+// forward (4 c phase planes in) and data gradient (f in, 4 c phases out) take F(2x2, 2x2).
+bool use_winograd_s2(const Conv2dParams& p);
 
 // out (n, f, oh, ow) = conv2d(x, w) + bias, 4x4 stride 2, by F(2x2, 2x2): a 2x2 stride-1 conv of
 // x's 4 c phase planes (plane (a, b, c') row i is x row 2 i + a - ph), no padding
@@ -57,7 +54,7 @@ struct Wino {
   i64 tr, tc;             // tile rows, tile columns: ceil(oh / 2), ceil(ow / 2)
   i64 yh, yw, yr, yc;     // r = 2: the phases' output plane and grid (0, 0)'s place in it
   bool stream = false;    // r = 2: write the output's full lines with streaming stores (stream.h)
-  i64 ps = 2;             // r = 2: output phases per axis (1: a plain conv, out = the grid)
+  i64 ps = 1;             // r = 2: output phases per axis (1: a plain conv, out = the grid)
   i64 is = 1, xpt = 0, xpl = 0;  // r = 2, is = 2: the ci = 4 c' inputs are (a, b, c') phase planes
                                  // x[c', 2 i + a - xpt, 2 j + b - xpl] of x (c', ih, iw)
 };
