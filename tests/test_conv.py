@@ -588,6 +588,52 @@ def test_conv2d_winograd_taken_for_benchmark_shapes(x_shape, w_shape, rng):
     assert _winograd_calls() == before + 2
 
 
+# The weight gradient by F(2x2, 3x3) (winograd_bwd_weight): the same shapes, plus more images
+# than partial chunks (9 > 8), h or w of 1-2, and single images with few groups, where the
+# input channels are split into blocks.
+WINOGRAD_DW = WINOGRAD + [
+    ((9, 32, 5, 4), (32, 32, 3, 3), dict(padding=1)),
+    ((1, 64, 1, 7), (32, 64, 3, 3), dict(padding=1)),
+    ((2, 32, 4, 2), (33, 32, 3, 3), dict(padding=2)),
+    ((1, 96, 6, 7), (64, 48, 3, 3), dict(padding=(1, 0), groups=2)),
+]
+
+
+def _winograd_dw_calls():
+    return fd._dispatch.load("cpu").conv2d_winograd_dw_calls()
+
+
+@pytest.mark.parametrize("x_shape,w_shape,params", WINOGRAD_DW, ids=str)
+def test_conv2d_winograd_dw(x_shape, w_shape, params, dtype, rng):
+    before = _winograd_dw_calls()
+    check_op("conv2d", _inputs(x_shape, w_shape, True, w_shape[0]), params, backend="cpu", dtype=dtype,
+             rng=rng, gradcheck=x_shape[0] * x_shape[2] * x_shape[3] <= 64)
+    assert _winograd_dw_calls() > before  # the weight gradient took the path
+
+
+def test_conv2d_winograd_dw_noncontiguous(dtype, rng):
+    before = _winograd_dw_calls()
+    check_op("conv2d", [(2, 32, 7, 6), (32, 32, 3, 3)], dict(padding=1), backend="cpu", dtype=dtype,
+             rng=rng, layouts=LAYOUTS["x transposed HW"], gradcheck=False)
+    assert _winograd_dw_calls() > before
+
+
+@pytest.mark.parametrize("x_shape,w_shape,params", WINOGRAD_DW[-4:], ids=str)
+def test_conv2d_winograd_dw_threads_bit_identical(x_shape, w_shape, params, dtype, rng):
+    _fwd_bwd_threads_bit_identical("conv2d", x_shape, w_shape, params, dtype, rng)
+
+
+@pytest.mark.parametrize("x_shape,w_shape", [((32, 128, 16, 16), (128, 128, 3, 3)),
+                                             ((4, 64, 32, 32), (64, 64, 3, 3))], ids=str)
+def test_conv2d_winograd_dw_taken_for_benchmark_shapes(x_shape, w_shape, rng):
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    out, cache = fd.conv2d_forward(x, w, None, padding=1)
+    before = _winograd_dw_calls()
+    fd.conv2d_backward(np.ones_like(out), cache)
+    assert _winograd_dw_calls() == before + 1
+
+
 # conv_transpose2d's forward is conv2d's data gradient (padding 2 - p: 2, 1, 0 and -1, a crop)
 # and its backward conv2d's forward: both on the Winograd path here.
 @pytest.mark.parametrize("x_shape,w_shape,params", [
