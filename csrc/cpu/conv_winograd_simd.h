@@ -37,6 +37,11 @@ __attribute__((optimize("no-tree-loop-distribute-patterns"))) void wino_input(T*
         for (i64 k = k_hi; k < pcol; ++k) d[k] = T(0);
       }
     } else for (i64 r = 0; r < prow; ++r) {
+      if (r == 0 && c + 1 < q.ci) {  // the next channel's rows (short runs the hardware does not prefetch)
+        const i64 lo = std::max<i64>(0, 2 * r0 - q.pt), hi = std::min(q.ih, 2 * r0 - q.pt + prow);
+        const T* xn = xc + q.ih * q.iw;
+        for (i64 e = lo * q.iw; e < hi * q.iw; e += kLineBytes / i64(sizeof(T))) __builtin_prefetch(xn + e, 0, 3);
+      }
       T* d = pad + r * pcol;
       const i64 src = 2 * r0 - q.pt + r;
       if (src < 0 || src >= q.ih) {
@@ -132,6 +137,11 @@ __attribute__((optimize("no-tree-loop-distribute-patterns"))) void wino_grad(T* 
     const i64 on = std::min(nr, q.co - o0);
     for (i64 rr = 0; rr < rows; ++rr) {
       const i64 i0 = 2 * (r0 + rr);
+      // the next tile row's 2 rows of the panel's channels, or the next panel's first
+      const i64 pn = rr + 1 < rows ? o0 : o0 + nr, in = rr + 1 < rows ? i0 + 2 : 2 * r0;
+      for (i64 l = pn; l < std::min(pn + nr, q.co); ++l)
+        for (i64 e = in * q.ow; e < std::min(in + 2, q.oh) * q.ow; e += kLineBytes / i64(sizeof(T)))
+          __builtin_prefetch(og + l * q.oh * q.ow + e, 0, 3);
       for (i64 a = 0; a < 2; ++a) {  // row[a][k][l] = og[o0 + l][i0 + a][k]
         T* __restrict ra = row + a * w2 * nr;
         const i64 hi = i0 + a < q.oh ? q.ow : 0;
