@@ -53,11 +53,13 @@ constexpr i64 kWinogradBandTiles = 64;    // tiles (GEMM columns) per work item 
 constexpr i64 kWinogradS2BandTiles = 64;  // tiles per work item, at most (measured)
 constexpr i64 kWinogradS2MinChannels = 32;  // F(2x2, 2x2): f per group, and 4 c (c >= 8)
 
-constexpr i64 kWinogradDwBandTiles = 64;  // weight gradient: tiles (the GEMMs' K) per band (measured)
-constexpr i64 kWinogradDwChunks = 8;      // weight gradient: images summed into at most this many
-                                          // partials, added in order (fixed by the shape)
-constexpr i64 kWinogradDwItems = 8;       // weight gradient: at least this many (chunk, group,
-                                          // channel block) work items where channels allow
+constexpr i64 kWinogradDwBandTiles = 64;   // weight gradient: tiles (the GEMMs' K) per band (measured)
+constexpr i64 kWinogradDwChunks = 8;       // weight gradient: images summed into at most this many
+constexpr i64 kWinogradDwChunkTiles = 256;  // partials of at least this many tiles, added in order
+constexpr i64 kWinogradDwMinChannels = 64;  // weight gradient: per group, input and output (measured)
+constexpr i64 kWinogradDwMinTiles = 1024;   // weight gradient: tiles in the batch (measured)
+constexpr i64 kWinogradDwItems = 8;        // weight gradient: at least this many (chunk, group,
+                                           // channel block) work items where channels allow
 
 std::atomic<i64> g_calls{0};
 std::atomic<i64> g_dw_calls{0};
@@ -186,6 +188,11 @@ bool use_winograd(const Conv2dParams& p) {
          p.cg() >= kWinogradMinChannels && p.fg() >= kWinogradMinChannels;
 }
 
+bool use_winograd_dw(const Conv2dParams& p) {
+  return use_winograd(p) && p.cg() >= kWinogradDwMinChannels && p.fg() >= kWinogradDwMinChannels &&
+         p.n * ceil_div(p.oh, 2) * ceil_div(p.ow, 2) >= kWinogradDwMinTiles;
+}
+
 bool use_winograd_s2(const Conv2dParams& p) {
   return p.kh == 4 && p.kw == 4 && p.sh == 2 && p.sw == 2 && p.dh == 1 && p.dw == 1 &&
          4 * p.cg() >= kWinogradS2MinChannels && p.fg() >= kWinogradS2MinChannels;
@@ -226,7 +233,8 @@ void winograd_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const Co
 // bilinear: dw[a][b] = <g, y of w = e_ab> = <A g A^T, (G e_ab G^T) * (B^T d B)>). The 16 GEMMs
 // read both transforms in place (gemm_panels: x's as rows, dout's written as B panels).
 // Work items are (chunk of images, group, block of input channels), all fixed by the shape:
-// an item runs its images' bands of tile rows in order, transforms them (dout and its
+// an item runs its images' tile rows in order in bands of about kWinogradDwBandTiles tiles
+// (crossing images: K stays large for small images), transforms them (dout and its
 // channels of x) and adds the GEMMs into its chunk's partial M; the chunks are added in
 // order, then G^T M G in double. Every sum has one order whatever the thread count.
 template <typename T>
@@ -234,10 +242,11 @@ void winograd_bwd_weight(T* dw, const T* dout, const T* x, const Conv2dParams& p
   ++g_dw_calls;
   const Wino q = make_wino(p.n, p.groups, p.cg(), p.fg(), p.h, p.w, p.oh, p.ow, p.ph, p.pw);
   const i64 ci = q.ci, co = q.co, nr = gemm_kernel<T>(isa_active()).nr, cop = round_up(co, nr);
-  const i64 rb = std::max<i64>(1, std::min<i64>(q.tr, (kWinogradDwBandTiles + q.tc / 2) / q.tc)), nt_max = rb * q.tc;
-  const i64 nchunks = std::min(q.n, kWinogradDwChunks);
-  // channel blocks of 16 or more: enough items for the threads where chunks and groups are few
-  const i64 want = std::min(ceil_div(kWinogradDwItems, nchunks * q.groups), std::max<i64>(1, ci / 16));
+  const i64 rb = std::max<i64>(1, kWinogradDwBandTiles / q.tc), nt_max = rb * q.tc;  // bands may cross images
+  const i64 tiles = checked_mul(checked_mul(q.n, q.tr), q.tc);
+  const i64 nchunks = std::clamp(tiles / kWinogradDwChunkTiles, i64{1}, std::min(q.n, kWinogradDwChunks));
+  // channel blocks of 32 or more: enough items for the threads where chunks and groups are few
+  const i64 want = std::min(ceil_div(kWinogradDwItems, nchunks * q.groups), std::max<i64>(1, ci / 32));
   const i64 cb = ceil_div(ci, want), cblocks = ceil_div(ci, cb);
   const i64 psize = checked_mul(checked_mul(q.groups * 16, ci), co);  // one partial: (groups, 16, ci, co)
   T* part = scratch<T>(checked_mul(nchunks, psize), 1);
@@ -259,16 +268,21 @@ void winograd_bwd_weight(T* dw, const T* dout, const T* x, const Conv2dParams& p
       Wino qb = q;
       qb.ci = std::min(cb, ci - c0);
       T* dst = part + k * psize + (g * 16 * ci + c0) * co;  // M[xi] (ci, co) at xi ci co, this block's rows
-      for (i64 n = q.n * k / nchunks; n < q.n * (k + 1) / nchunks; ++n)
-        for (i64 r0 = 0; r0 < q.tr; r0 += rb) {
-          const i64 rows = std::min(rb, q.tr - r0), nt = rows * q.tc;
-          kern.input(v, nt, pad, x + (n * p.c + g * ci + c0) * in_plane, qb, r0, rows);
-          kern.grad(d, nt, nr, row, dout + (n * p.f + g * co) * out_plane, q, r0, rows);
-          const T beta = n == q.n * k / nchunks && r0 == 0 ? T(0) : T(1);
-          for (int xi = 0; xi < 16; ++xi)
-            gemm_panels<T>(qb.ci, co, nt, T(1), {v + xi * wino_plane(qb.ci * nt), nt, 1},
-                           {d + xi * wino_plane(cop * nt), nr, nt * nr}, beta, {dst + xi * ci * co, co, 1});
+      // the chunk's images' tile rows [z_lo, z_hi) in sequence, bands of rb rows
+      const i64 z_lo = q.n * k / nchunks * q.tr, z_hi = q.n * (k + 1) / nchunks * q.tr;
+      for (i64 z0 = z_lo; z0 < z_hi; z0 += rb) {
+        const i64 z1 = std::min(z0 + rb, z_hi), nt = (z1 - z0) * q.tc;
+        for (i64 z = z0; z < z1;) {  // one image's rows at a time, at tile (z - z0) tc of the band
+          const i64 n = z / q.tr, r0 = z % q.tr, rows = std::min(z1 - z, q.tr - r0), t0 = (z - z0) * q.tc;
+          kern.input(v + t0, nt, pad, x + (n * p.c + g * ci + c0) * in_plane, qb, r0, rows);
+          kern.grad(d + t0 * nr, nt, nr, row, dout + (n * p.f + g * co) * out_plane, q, r0, rows);
+          z += rows;
         }
+        const T beta = z0 == z_lo ? T(0) : T(1);
+        for (int xi = 0; xi < 16; ++xi)
+          gemm_panels<T>(qb.ci, co, nt, T(1), {v + xi * wino_plane(qb.ci * nt), nt, 1},
+                         {d + xi * wino_plane(cop * nt), nr, nt * nr}, beta, {dst + xi * ci * co, co, 1});
+      }
     }
   });
   // dw[g co + o, c] = G^T (the chunks' M[.][c][o] added in chunk order) G

@@ -27,6 +27,10 @@ void winograd_fwd(T* out, const T* x, const T* w, const T* bias, const Conv2dPar
 template <typename T>
 void winograd_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const Conv2dParams& p);
 
+// use_winograd, >= kWinogradDwMinChannels channels per group and enough tiles (where the
+// shifted path is slower: small images, few channels).
+bool use_winograd_dw(const Conv2dParams& p);
+
 // dw (f, c/groups, 3, 3) = conv2d's weight gradient given dout (n, f, oh, ow) and x (n, c, h, w):
 // G^T (the sum over images and tiles of (A dout A^T) * (B^T x B)) G per (f, c)
 template <typename T>
