@@ -534,16 +534,42 @@ WINOGRAD = [
 ]
 
 
+# The weight gradient by F(2x2, 3x3) (winograd_bwd_weight) where use_winograd_dw holds: >= 64
+# channels per group and >= 1024 2x2 tiles in the batch. Edge shapes: odd h and w, h or w of
+# 1-3, padding 0 / 1 / 2 and asymmetric, groups, batch 1 (channel blocks), more images than
+# partial chunks (9 > 8), output channels not a multiple of the GEMM panel.
+WINOGRAD_DW = [
+    ((52, 64, 7, 9), (64, 64, 3, 3), dict(padding=1)),
+    ((512, 64, 3, 1), (72, 64, 3, 3), dict(padding=1)),
+    ((180, 64, 2, 3), (64, 64, 3, 3), dict(padding=2)),
+    ((256, 64, 5, 6), (64, 64, 3, 3), {}),
+    ((1024, 64, 3, 3), (64, 64, 3, 3), {}),
+    ((86, 80, 9, 4), (64, 80, 3, 3), dict(padding=(0, 2))),
+    ((512, 64, 1, 7), (64, 64, 3, 3), dict(padding=1)),
+    ((256, 64, 4, 2), (65, 64, 3, 3), dict(padding=2)),
+    ((9, 64, 24, 22), (64, 64, 3, 3), dict(padding=1)),
+    ((1, 64, 64, 64), (64, 64, 3, 3), dict(padding=1)),
+    ((1, 128, 64, 63), (128, 64, 3, 3), dict(padding=1, groups=2)),
+    ((120, 128, 6, 7), (128, 64, 3, 3), dict(padding=(1, 0), groups=2)),
+]
+
+
 def _winograd_calls():
     return fd._dispatch.load("cpu").conv2d_winograd_calls()
 
 
-@pytest.mark.parametrize("x_shape,w_shape,params", WINOGRAD, ids=str)
-def test_conv2d_winograd(x_shape, w_shape, params, dtype, rng):
-    before = _winograd_calls()
+def _winograd_dw_calls():
+    return fd._dispatch.load("cpu").conv2d_winograd_dw_calls()
+
+
+@pytest.mark.parametrize("x_shape,w_shape,params,dw", [c + (False,) for c in WINOGRAD] +
+                         [c + (True,) for c in WINOGRAD_DW], ids=str)
+def test_conv2d_winograd(x_shape, w_shape, params, dw, dtype, rng):
+    calls = _winograd_dw_calls if dw else _winograd_calls
+    before = calls()
     check_op("conv2d", _inputs(x_shape, w_shape, True, w_shape[0]), params, backend="cpu", dtype=dtype,
-             rng=rng, gradcheck=False)
-    assert _winograd_calls() > before  # the path under test was taken
+             rng=rng, gradcheck=dw and math.prod(x_shape) <= 250_000)
+    assert calls() > before  # the path under test was taken (dw: the weight gradient's)
 
 
 def test_conv2d_winograd_noncontiguous(dtype, rng):
@@ -570,7 +596,7 @@ def _fwd_bwd_threads_bit_identical(op, x_shape, w_shape, params, dtype, rng):
             np.testing.assert_array_equal(a, e)
 
 
-@pytest.mark.parametrize("x_shape,w_shape,params", WINOGRAD[:1] + WINOGRAD[6:], ids=str)
+@pytest.mark.parametrize("x_shape,w_shape,params", WINOGRAD[:1] + WINOGRAD[6:] + WINOGRAD_DW[-4:], ids=str)
 def test_conv2d_winograd_threads_bit_identical(x_shape, w_shape, params, dtype, rng):
     _fwd_bwd_threads_bit_identical("conv2d", x_shape, w_shape, params, dtype, rng)
 
@@ -578,14 +604,22 @@ def test_conv2d_winograd_threads_bit_identical(x_shape, w_shape, params, dtype, 
 @pytest.mark.parametrize("x_shape,w_shape", [((32, 128, 16, 16), (128, 128, 3, 3)),
                                              ((4, 64, 32, 32), (64, 64, 3, 3))], ids=str)
 def test_conv2d_winograd_taken_for_benchmark_shapes(x_shape, w_shape, rng):
-    # the benchmark cases run the Winograd forward and data gradient, not the shifted path
+    # the benchmark cases run the Winograd forward, data and weight gradients, not the shifted path
     x = rng.standard_normal(x_shape).astype(np.float32)
     w = rng.standard_normal(w_shape).astype(np.float32)
-    before = _winograd_calls()
+    before, before_dw = _winograd_calls(), _winograd_dw_calls()
     out, cache = fd.conv2d_forward(x, w, None, padding=1)
     assert _winograd_calls() == before + 1
     fd.conv2d_backward(np.ones_like(out), cache)
     assert _winograd_calls() == before + 2
+    assert _winograd_dw_calls() == before_dw + 1
+
+
+def test_conv2d_winograd_dw_noncontiguous(dtype, rng):
+    before = _winograd_dw_calls()
+    check_op("conv2d", [(86, 64, 7, 6), (64, 64, 3, 3)], dict(padding=1), backend="cpu", dtype=dtype,
+             rng=rng, layouts=LAYOUTS["x transposed HW"], gradcheck=False)
+    assert _winograd_dw_calls() > before
 
 
 # conv_transpose2d's forward is conv2d's data gradient (padding 2 - p: 2, 1, 0 and -1, a crop)

@@ -149,6 +149,8 @@ void bind_conv(py::module_& m) {
         py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("output_padding"));
   m.def("conv2d_winograd_calls", &cpu::winograd_calls,
         "conv2d forward / data-gradient calls that took the Winograd F(2x2, 3x3) path (tests)");
+  m.def("conv2d_winograd_dw_calls", &cpu::winograd_dw_calls,
+        "conv2d weight-gradient calls that took the Winograd F(2x2, 3x3) path (tests)");
 }
 
 }  // namespace fastdl::bind

@@ -1888,6 +1888,8 @@ void conv2d_bwd(T* dx, T* dw, T* db, const T* dout, const T* x, const T* w, cons
   if (dx) conv2d_bwd_data(dx, dout, w, static_cast<const T*>(nullptr), p);
   if (p.n == 0)
     std::fill(dw, dw + p.f * p.kdim(), T(0));
+  else if (use_winograd_dw(p))
+    winograd_bwd_weight(dw, dout, x, p);
   else if (use_shifted(p))
     weight_grad_shifted(dw, dout, x, p);
   else

@@ -11,7 +11,7 @@
 //              per phase of dx (no col2im); 1x1 convs read x in place
 //   winograd   3x3, stride 1, dilation 1, >= 32 channels per group: forward and
 //              data gradient by Winograd F(2x2, 3x3) (conv_winograd.h); the
-//              weight gradient stays shifted
+//              weight gradient too with >= 64 channels and >= 1024 tiles
 //   implicit   fewer channels (a 3-channel first layer): im2col rows packed
 //              straight into the GEMM micro-kernel's panels, a cache-sized
 //              block at a time; col2im for the data gradient

@@ -40,7 +40,7 @@ namespace {
 
 template <typename T>
 WinoKernels<T> winograd_kernels() {
-  return {wino_input<T, 3>, wino_output<T>, wino_input<T, 2>, wino_output2<T>};
+  return {wino_input<T, 3>, wino_output<T>, wino_input<T, 2>, wino_output2<T>, wino_grad<T>};
 }
 template WinoKernels<float> winograd_kernels<float>();
 template WinoKernels<double> winograd_kernels<double>();
@@ -53,7 +53,23 @@ constexpr i64 kWinogradBandTiles = 64;    // tiles (GEMM columns) per work item 
 constexpr i64 kWinogradS2BandTiles = 64;  // tiles per work item, at most (measured)
 constexpr i64 kWinogradS2MinChannels = 32;  // F(2x2, 2x2): f per group, and 4 c (c >= 8)
 
+constexpr i64 kWinogradDwBandTiles = 64;   // weight gradient: tiles (the GEMMs' K) per band (measured)
+constexpr i64 kWinogradDwChunks = 8;       // weight gradient: images summed into at most this many
+constexpr i64 kWinogradDwChunkTiles = 256;  // partials of at least this many tiles, added in order
+constexpr i64 kWinogradDwMinChannels = 64;  // weight gradient: per group, input and output (measured)
+constexpr i64 kWinogradDwMinTiles = 1024;   // weight gradient: tiles in the batch (measured)
+constexpr i64 kWinogradDwItems = 8;        // weight gradient: at least this many (chunk, group,
+                                           // channel block) work items where channels allow
+
 std::atomic<i64> g_calls{0};
+std::atomic<i64> g_dw_calls{0};
+
+template <typename T>
+WinoKernels<T> active_kernels() {
+  return isa_active() == Isa::avx512 ? avx512::winograd_kernels<T>()
+         : isa_active() == Isa::avx2 ? avx2::winograd_kernels<T>()
+                                     : generic::winograd_kernels<T>();
+}
 
 // u (groups, (R + 1)^2, ci, co) = G g G^T for every R x R filter g = get(group, o, i) (row-major):
 // G of F(2x2, 3x3) (R = 3, the header comment) or of F(2x2, 2x2) (R = 2: [1 0; 1 1; 0 1]).
@@ -120,9 +136,7 @@ void winograd_run(T* out, const T* x, const T* u, const T* bias, const Wino& q) 
   const i64 m_size = A2 * wino_plane(checked_mul(q.co, nt_max));
   const i64 pad_size = round_up(checked_mul(2 * rb + 6, 2 * q.tc + 2) + checked_mul(6 * (rb + 1), q.tc), 16);
   const i64 row_size = std::max(round_up(12 * q.tc + 8, 16), checked_mul(16, round_up(nt_max, 16)));
-  const WinoKernels<T> kern = isa_active() == Isa::avx512 ? avx512::winograd_kernels<T>()
-                              : isa_active() == Isa::avx2 ? avx2::winograd_kernels<T>()
-                                                          : generic::winograd_kernels<T>();
+  const WinoKernels<T> kern = active_kernels<T>();
   const auto input = R == 3 ? kern.input : kern.input2;
   const auto output = R == 3 ? kern.output : kern.output2;
   const i64 bco = R == 3 ? q.co : q.co / (q.ps * q.ps);  // output channels per group in out
@@ -174,12 +188,18 @@ bool use_winograd(const Conv2dParams& p) {
          p.cg() >= kWinogradMinChannels && p.fg() >= kWinogradMinChannels;
 }
 
+bool use_winograd_dw(const Conv2dParams& p) {
+  return use_winograd(p) && p.cg() >= kWinogradDwMinChannels && p.fg() >= kWinogradDwMinChannels &&
+         p.n * ceil_div(p.oh, 2) * ceil_div(p.ow, 2) >= kWinogradDwMinTiles;
+}
+
 bool use_winograd_s2(const Conv2dParams& p) {
   return p.kh == 4 && p.kw == 4 && p.sh == 2 && p.sw == 2 && p.dh == 1 && p.dw == 1 &&
          4 * p.cg() >= kWinogradS2MinChannels && p.fg() >= kWinogradS2MinChannels;
 }
 
 i64 winograd_calls() { return g_calls.load(); }
+i64 winograd_dw_calls() { return g_dw_calls.load(); }
 
 template <typename T>
 void winograd_fwd(T* out, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
@@ -204,6 +224,96 @@ void winograd_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const Co
     for (int t = 0; t < 9; ++t) k[t] = static_cast<double>(s[8 - t]);
   });
   winograd_run<3>(dx, dout, u, bias, q);
+}
+
+// Per (group, output channel o, input channel c), with xi = 4a + b:
+//   M[xi] (ci, co) = sum over images and tiles of (B^T d B)[xi] (ci, tiles) @ (A g A^T)[xi] (tiles, co)
+//   dw (3x3)       = G^T M G
+// d x's 4x4 tiles and g dout's 2x2 tiles as in the forward (y = A^T ((G w G^T) * (B^T d B)) A is
+// bilinear: dw[a][b] = <g, y of w = e_ab> = <A g A^T, (G e_ab G^T) * (B^T d B)>). The 16 GEMMs
+// read both transforms in place (gemm_panels: x's as rows, dout's written as B panels).
+// Work items are (chunk of images, group, block of input channels), all fixed by the shape:
+// an item runs its images' tile rows in order in bands of about kWinogradDwBandTiles tiles
+// (crossing images: K stays large for small images), transforms them (dout and its
+// channels of x) and adds the GEMMs into its chunk's partial M; the chunks are added in
+// order, then G^T M G in double. Every sum has one order whatever the thread count.
+template <typename T>
+void winograd_bwd_weight(T* dw, const T* dout, const T* x, const Conv2dParams& p) {
+  ++g_dw_calls;
+  const Wino q = make_wino(p.n, p.groups, p.cg(), p.fg(), p.h, p.w, p.oh, p.ow, p.ph, p.pw);
+  const i64 ci = q.ci, co = q.co, nr = gemm_kernel<T>(isa_active()).nr, cop = round_up(co, nr);
+  const i64 rb = std::max<i64>(1, kWinogradDwBandTiles / q.tc), nt_max = rb * q.tc;  // bands may cross images
+  const i64 tiles = checked_mul(checked_mul(q.n, q.tr), q.tc);
+  const i64 nchunks = std::clamp(tiles / kWinogradDwChunkTiles, i64{1}, std::min(q.n, kWinogradDwChunks));
+  // channel blocks of 32 or more: enough items for the threads where chunks and groups are few
+  const i64 want = std::min(ceil_div(kWinogradDwItems, nchunks * q.groups), std::max<i64>(1, ci / 32));
+  const i64 cb = ceil_div(ci, want), cblocks = ceil_div(ci, cb);
+  const i64 psize = checked_mul(checked_mul(q.groups * 16, ci), co);  // one partial: (groups, 16, ci, co)
+  T* part = scratch<T>(checked_mul(nchunks, psize), 1);
+  const i64 v_size = 16 * wino_plane(checked_mul(cb, nt_max)), d_size = 16 * wino_plane(checked_mul(cop, nt_max));
+  const i64 pad_size = round_up(checked_mul(2 * rb + 6, 2 * q.tc + 2) + checked_mul(6 * (rb + 1), q.tc), 16);
+  const i64 row_size = round_up(checked_mul(4 * q.tc, nr), 16);
+  const i64 each = v_size + d_size + pad_size + row_size;
+  const WinoKernels<T> kern = active_kernels<T>();
+  const int threads = num_threads();
+  T* ws = scratch<T>(checked_mul(each, threads), 0);
+  const i64 in_plane = q.ih * q.iw, out_plane = q.oh * q.ow;
+  parallel_for(nchunks * q.groups * cblocks, 1, threads, [&](i64 i0, i64 i1) {
+    T* v = ws + omp_get_thread_num() * each;
+    T* d = v + v_size;
+    T* pad = d + d_size;
+    T* row = pad + pad_size;
+    for (i64 it = i0; it < i1; ++it) {
+      const i64 k = it / (q.groups * cblocks), g = it / cblocks % q.groups, c0 = it % cblocks * cb;
+      Wino qb = q;
+      qb.ci = std::min(cb, ci - c0);
+      T* dst = part + k * psize + (g * 16 * ci + c0) * co;  // M[xi] (ci, co) at xi ci co, this block's rows
+      // the chunk's images' tile rows [z_lo, z_hi) in sequence, bands of rb rows
+      const i64 z_lo = q.n * k / nchunks * q.tr, z_hi = q.n * (k + 1) / nchunks * q.tr;
+      for (i64 z0 = z_lo; z0 < z_hi; z0 += rb) {
+        const i64 z1 = std::min(z0 + rb, z_hi), nt = (z1 - z0) * q.tc;
+        for (i64 z = z0; z < z1;) {  // one image's rows at a time, at tile (z - z0) tc of the band
+          const i64 n = z / q.tr, r0 = z % q.tr, rows = std::min(z1 - z, q.tr - r0), t0 = (z - z0) * q.tc;
+          kern.input(v + t0, nt, pad, x + (n * p.c + g * ci + c0) * in_plane, qb, r0, rows);
+          kern.grad(d + t0 * nr, nt, nr, row, dout + (n * p.f + g * co) * out_plane, q, r0, rows);
+          z += rows;
+        }
+        const T beta = z0 == z_lo ? T(0) : T(1);
+        for (int xi = 0; xi < 16; ++xi)
+          gemm_panels<T>(qb.ci, co, nt, T(1), {v + xi * wino_plane(qb.ci * nt), nt, 1},
+                         {d + xi * wino_plane(cop * nt), nr, nt * nr}, beta, {dst + xi * ci * co, co, 1});
+      }
+    }
+  });
+  // dw[g co + o, c] = G^T (the chunks' M[.][c][o] added in chunk order) G
+  parallel_for(q.groups * ci, 4, threads, [&](i64 r0, i64 r1) {
+    for (i64 gc = r0; gc < r1; ++gc) {
+      const i64 g = gc / ci, c = gc % ci;
+      for (int xi = 0; xi < 16; ++xi) {
+        T* __restrict s = part + ((g * 16 + xi) * ci + c) * co;
+        for (i64 kk = 1; kk < nchunks; ++kk) {
+          const T* __restrict pk = s + kk * psize;
+#pragma omp simd
+          for (i64 o = 0; o < co; ++o) s[o] += pk[o];
+        }
+      }
+      for (i64 o = 0; o < co; ++o) {
+        double mm[4][4], t[3][4];
+        for (int xi = 0; xi < 16; ++xi) mm[xi / 4][xi % 4] = static_cast<double>(part[((g * 16 + xi) * ci + c) * co + o]);
+        for (int b = 0; b < 4; ++b) {  // t (3, 4) = G^T M
+          t[0][b] = mm[0][b] + 0.5 * (mm[1][b] + mm[2][b]);
+          t[1][b] = 0.5 * (mm[1][b] - mm[2][b]);
+          t[2][b] = 0.5 * (mm[1][b] + mm[2][b]) + mm[3][b];
+        }
+        T* e = dw + ((g * co + o) * ci + c) * 9;
+        for (int a = 0; a < 3; ++a) {  // dw (3, 3) = t G
+          e[a * 3 + 0] = static_cast<T>(t[a][0] + 0.5 * (t[a][1] + t[a][2]));
+          e[a * 3 + 1] = static_cast<T>(0.5 * (t[a][1] - t[a][2]));
+          e[a * 3 + 2] = static_cast<T>(0.5 * (t[a][1] + t[a][2]) + t[a][3]);
+        }
+      }
+    }
+  });
 }
 
 // dx row y = 2 u + a - ph (phase a) is the sum over dout rows u - 1 + t (t = 0, 1) with
@@ -249,6 +359,7 @@ void winograd_s2_fwd(T* out, const T* x, const T* w, const T* bias, const Conv2d
 #define FASTDL_INSTANTIATE(T)                                                              \
   template void winograd_fwd<T>(T*, const T*, const T*, const T*, const Conv2dParams&); \
   template void winograd_bwd_data<T>(T*, const T*, const T*, const T*, const Conv2dParams&); \
+  template void winograd_bwd_weight<T>(T*, const T*, const T*, const Conv2dParams&);            \
   template void winograd_s2_bwd_data<T>(T*, const T*, const T*, const T*, const Conv2dParams&); \
   template void winograd_s2_fwd<T>(T*, const T*, const T*, const T*, const Conv2dParams&);
 FASTDL_INSTANTIATE(float)

@@ -1,8 +1,9 @@
 // conv family, Winograd F(2x2, 3x3) variant (Lavin & Gray 2015) for 3x3,
 // stride-1, dilation-1 convs with enough channels per group: 16 multiplies
 // per 2x2 output tile instead of 36. conv2d_fwd and conv2d_bwd_data
-// (conv.cpp) take it when use_winograd(p) holds; the weight gradient stays
-// on the shifted path. Arrays as in conv.h (NCHW, C-contiguous).
+// (conv.cpp) take it when use_winograd(p) holds, and conv2d_bwd's weight
+// gradient by the same transforms (winograd_bwd_weight). Arrays as in conv.h
+// (NCHW, C-contiguous).
 // F(2x2, 2x2) (9 multiplies per 2x2 tile instead of 16) serves the 4x4
 // stride-2 convs, split into 2x2 stride-1 phases: conv2d_bwd_data
 // (conv_transpose2d 4x4 s2's forward) and conv2d_fwd (its dx), when
@@ -25,6 +26,15 @@ void winograd_fwd(T* out, const T* x, const T* w, const T* bias, const Conv2dPar
 // a stride-1 3x3 conv of dout with w flipped and transposed, padding 2 - ph
 template <typename T>
 void winograd_bwd_data(T* dx, const T* dout, const T* w, const T* bias, const Conv2dParams& p);
+
+// use_winograd, >= kWinogradDwMinChannels channels per group and enough tiles (where the
+// shifted path is slower: small images, few channels).
+bool use_winograd_dw(const Conv2dParams& p);
+
+// dw (f, c/groups, 3, 3) = conv2d's weight gradient given dout (n, f, oh, ow) and x (n, c, h, w):
+// G^T (the sum over images and tiles of (A dout A^T) * (B^T x B)) G per (f, c)
+template <typename T>
+void winograd_bwd_weight(T* dw, const T* dout, const T* x, const Conv2dParams& p);
 
 // 4x4, stride 2, dilation 1, >= 8 input (c) and >= 32 output (f) channels per group: conv2d's
 // forward (4 c phase planes in) and data gradient (f in, 4 c phases out) take F(2x2, 2x2).
@@ -72,6 +82,8 @@ inline i64 wino_plane(i64 size) { return round_up(size, 16) + 16; }
 //           pad: (2 rows + 6) (2 tc + 2) values
 //   output  og (co, oh, ow) = A^T m A (+ bias (co,) or null) of m (16, co, nt);
 //           row: 12 tc + 8 values
+//   grad    d (16, co / nr, nt, nr) = A g A^T of og (co, oh, ow)'s 2x2 tiles g (the weight
+//           gradient's dout), in GEMM B panels of nr channels; row: 4 tc nr values
 // and F(2x2, 2x2)'s (input2: 9 planes of 3x3 tiles; output2: og (co / 4, yh, yw), the phases
 // interleaved, bias (co / 4,); row: 16 nt values, nt rounded up to 16).
 template <typename T>
@@ -80,6 +92,7 @@ struct WinoKernels {
   void (*output)(T* og, T* row, const T* m, i64 ld, const T* bias, const Wino& q, i64 r0, i64 rows);
   void (*input2)(T* v, i64 ld, T* pad, const T* xg, const Wino& q, i64 r0, i64 rows);
   void (*output2)(T* og, T* row, const T* m, i64 ld, const T* bias, const Wino& q, i64 r0, i64 rows);
+  void (*grad)(T* d, i64 nt, i64 nr, T* row, const T* og, const Wino& q, i64 r0, i64 rows);
 };
 namespace generic {
 template <typename T>
@@ -94,7 +107,9 @@ template <typename T>
 WinoKernels<T> winograd_kernels();
 }
 
-// Calls that took the Winograd path since the module loaded (tests check the path is taken).
+// Calls that took the Winograd path since the module loaded (tests check the path is taken):
+// forward and data gradient; weight gradient.
 i64 winograd_calls();
+i64 winograd_dw_calls();
 
 }  // namespace fastdl::cpu

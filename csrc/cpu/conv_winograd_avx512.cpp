@@ -11,7 +11,7 @@ namespace {
 
 template <typename T>
 WinoKernels<T> winograd_kernels() {
-  return {wino_input<T, 3>, wino_output<T>, wino_input<T, 2>, wino_output2<T>};
+  return {wino_input<T, 3>, wino_output<T>, wino_input<T, 2>, wino_output2<T>, wino_grad<T>};
 }
 template WinoKernels<float> winograd_kernels<float>();
 template WinoKernels<double> winograd_kernels<double>();

@@ -37,6 +37,11 @@ __attribute__((optimize("no-tree-loop-distribute-patterns"))) void wino_input(T*
         for (i64 k = k_hi; k < pcol; ++k) d[k] = T(0);
       }
     } else for (i64 r = 0; r < prow; ++r) {
+      if (r == 0 && c + 1 < q.ci) {  // the next channel's rows (short runs the hardware does not prefetch)
+        const i64 lo = std::max<i64>(0, 2 * r0 - q.pt), hi = std::min(q.ih, 2 * r0 - q.pt + prow);
+        const T* xn = xc + q.ih * q.iw;
+        for (i64 e = lo * q.iw; e < hi * q.iw; e += kLineBytes / i64(sizeof(T))) __builtin_prefetch(xn + e, 0, 3);
+      }
       T* d = pad + r * pcol;
       const i64 src = 2 * r0 - q.pt + r;
       if (src < 0 || src >= q.ih) {
@@ -112,6 +117,56 @@ __attribute__((optimize("no-tree-loop-distribute-patterns"))) void wino_input(T*
           v1[j] = e1 + e2;
           v2[j] = e2 - e1;
           v3[j] = e1 - e3;
+        }
+      }
+    }
+  }
+}
+
+// d (16, co / nr, nt, nr) = A g A^T for tile rows [r0, r0 + rows) of one group's output
+// gradient og (co, oh, ow), g its 2x2 tiles (zero past oh, ow): the weight gradient's
+// transform of dout (A^T the output transform's), A = [1 0; 1 1; 1 -1; 0 -1], written as
+// the GEMM's B panels of nr channels (zero past co; planes wino_plane(round_up(co, nr) nt)
+// apart). row: one tile row of a panel channels-last (2, 2 tc, nr): A is applied across
+// the nr channels of a tile at once.
+template <typename T>
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) void wino_grad(T* __restrict d, i64 nt, i64 nr, T* __restrict row, const T* __restrict og, const Wino& q, i64 r0,
+               i64 rows) {
+  const i64 tc = q.tc, w2 = 2 * tc, xs = wino_plane(round_up(q.co, nr) * nt);
+  for (i64 o0 = 0; o0 < q.co; o0 += nr) {
+    const i64 on = std::min(nr, q.co - o0);
+    for (i64 rr = 0; rr < rows; ++rr) {
+      const i64 i0 = 2 * (r0 + rr);
+      // the next tile row's 2 rows of the panel's channels, or the next panel's first
+      const i64 pn = rr + 1 < rows ? o0 : o0 + nr, in = rr + 1 < rows ? i0 + 2 : 2 * r0;
+      for (i64 l = pn; l < std::min(pn + nr, q.co); ++l)
+        for (i64 e = in * q.ow; e < std::min(in + 2, q.oh) * q.ow; e += kLineBytes / i64(sizeof(T)))
+          __builtin_prefetch(og + l * q.oh * q.ow + e, 0, 3);
+      for (i64 a = 0; a < 2; ++a) {  // row[a][k][l] = og[o0 + l][i0 + a][k]
+        T* __restrict ra = row + a * w2 * nr;
+        const i64 hi = i0 + a < q.oh ? q.ow : 0;
+        for (i64 l = 0; l < on; ++l) {
+          const T* __restrict s = og + ((o0 + l) * q.oh + i0 + a) * q.ow;
+          for (i64 k = 0; k < hi; ++k) ra[k * nr + l] = s[k];
+        }
+        for (i64 k = 0; k < w2; ++k)
+          for (i64 l = k < hi ? on : 0; l < nr; ++l) ra[k * nr + l] = T(0);
+      }
+      T* dt = d + (o0 / nr * nt + rr * tc) * nr;
+      for (i64 j = 0; j < tc; ++j) {
+        const T* __restrict y0 = row + 2 * j * nr;
+        const T* __restrict y1 = y0 + w2 * nr;
+        T* __restrict e = dt + j * nr;
+#pragma omp simd
+        for (i64 l = 0; l < nr; ++l) {
+          const T y00 = y0[l], y01 = y0[nr + l], y10 = y1[l], y11 = y1[nr + l];
+          const T t[4][2] = {{y00, y01}, {y00 + y10, y01 + y11}, {y00 - y10, y01 - y11}, {-y10, -y11}};  // A down
+          for (int a = 0; a < 4; ++a) {  // A along the rows
+            e[(a * 4 + 0) * xs + l] = t[a][0];
+            e[(a * 4 + 1) * xs + l] = t[a][0] + t[a][1];
+            e[(a * 4 + 2) * xs + l] = t[a][0] - t[a][1];
+            e[(a * 4 + 3) * xs + l] = -t[a][1];
+          }
         }
       }
     }
