@@ -568,7 +568,7 @@ def test_conv2d_winograd(x_shape, w_shape, params, dw, dtype, rng):
     calls = _winograd_dw_calls if dw else _winograd_calls
     before = calls()
     check_op("conv2d", _inputs(x_shape, w_shape, True, w_shape[0]), params, backend="cpu", dtype=dtype,
-             rng=rng, gradcheck=dw and math.prod(x_shape) <= 250_000)
+             rng=rng, gradcheck=dw and math.prod(x_shape) <= 100_000)  # gradcheck costs seconds above
     assert calls() > before  # the path under test was taken (dw: the weight gradient's)
 
 
