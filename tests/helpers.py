@@ -96,7 +96,7 @@ def tolerance(dtype, ref64, ref32):
     return max(floor, 2 * rel_err(ref32, ref64))
 
 
-# Condition-aware float32 bound for gradients that are small differences of
+# Condition-aware bound for gradients that are small differences of
 # large terms. Where a softmax row of attention is nearly one-hot, dS = P (dP
 # - delta) cancels: dq and dk come out of sums whose terms are ~1/(1 - max P)
 # times larger than the result, and any float32 evaluation (NumPy's included)
@@ -139,12 +139,6 @@ def _sdpa_magnitudes(dout, out, cache):
 
 
 _MAGNITUDES = {"scaled_dot_product_attention": _sdpa_magnitudes}
-
-
-def _grad_magnitudes(op, dout64, out64, ref_cache, n):
-    if op not in _MAGNITUDES:
-        return (None,) * n
-    return _MAGNITUDES[op](dout64, out64, ref_cache)
 
 
 def _as_tuple(x):
@@ -214,7 +208,8 @@ def check_op(op, inputs, params=None, *, backend, dtype, rng=None, gradcheck=Tru
         ref_grads32 = ref_bwd(_cast(dout, np.float32) if not isinstance(dout, tuple) else tuple(_cast(d, np.float32) for d in dout), ref_cache32)
         assert isinstance(grads, tuple), f"{op}_backward must return a tuple, got {type(grads)}"
         assert len(grads) == len(ref_grads), f"{op}_backward returned {len(grads)} grads, reference {len(ref_grads)}"
-        mags = _grad_magnitudes(op, _cast(dout, np.float64), ref, ref_cache, len(grads))
+        mag_fn = _MAGNITUDES.get(op)
+        mags = mag_fn(_cast(dout, np.float64), ref, ref_cache) if mag_fn else (None,) * len(grads)
         for k, (g, r, r32, mag) in enumerate(zip(grads, ref_grads, ref_grads32, mags)):
             if r is None:
                 assert g is None, f"{op} grad {k} should be None"
